@@ -1,0 +1,117 @@
+"""The ``bench`` command line: a typer app composed from plugins, one plugin manager per call."""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+import warnings
+from collections.abc import Sequence
+
+import click
+import typer
+from rich.console import Console
+
+from harness import __version__
+from harness.cli.registry import CommandRegistry
+from harness.cli.state import CliState
+from harness.errors import BenchError
+from harness.host import Host
+from harness.plugins import make_plugin_manager
+
+stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+
+_PLUGIN_SWITCHES = ("--plugins", "--disable-plugin")
+
+
+def _preparse(argv: Sequence[str]) -> tuple[set[str] | None, set[str], bool]:
+    """Read the plugin switches before the app exists: they decide which commands it has."""
+    allow: set[str] | None = None
+    block: set[str] = set()
+    verbose = False
+    arguments = list(argv)
+    for index, argument in enumerate(arguments):
+        if argument in ("--verbose", "-v"):
+            verbose = True
+        for switch in _PLUGIN_SWITCHES:
+            value = None
+            if argument == switch and index + 1 < len(arguments):
+                value = arguments[index + 1]
+            elif argument.startswith(switch + "="):
+                value = argument.split("=", 1)[1]
+            if value is None:
+                continue
+            names = {name.strip() for name in value.split(",") if name.strip()}
+            if switch == "--plugins":
+                allow = (allow or set()) | names
+            else:
+                block |= names
+    return allow, block, verbose
+
+
+def build_app(host: Host) -> typer.Typer:
+    app = typer.Typer(
+        name="bench",
+        help="Benchmark latent variable models of neural population spiking (NLB'21 metrics).",
+        no_args_is_help=True,
+        rich_markup_mode="rich",
+        pretty_exceptions_enable=False,
+        add_completion=False,
+    )
+
+    @app.callback()
+    def root(
+        ctx: typer.Context,
+        plugins: str = typer.Option(None, "--plugins", help="Load only these plugins (comma-separated; env BENCH_PLUGINS)."),
+        disable_plugin: list[str] = typer.Option(None, "--disable-plugin", help="Do not load this plugin (repeatable; env BENCH_DISABLE_PLUGINS)."),
+        verbose: bool = typer.Option(False, "--verbose", "-v", help="Show tracebacks and debug logs."),
+        version: bool = typer.Option(False, "--version", help="Print the version and exit.", is_eager=True),
+    ) -> None:
+        if version:
+            typer.echo(f"bench-harness {__version__}")
+            raise typer.Exit()
+
+    host.manager.hook.bench_register_commands(cli=CommandRegistry(app))
+    return app
+
+
+def main(argv: Sequence[str] | None = None, *, host: Host | None = None) -> int:
+    """Run ``bench`` with ``argv``; returns the exit code. ``host`` lets tests inject plugins."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    allow, block, verbose = _preparse(argv)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            if host is None:
+                host = Host(make_plugin_manager(allow=allow, block=block))
+            app = build_app(host)
+        for warning in caught:
+            stderr.print(f"[yellow]warning:[/] {warning.message}")
+        command = typer.main.get_command(app)
+        command.main(args=argv, prog_name="bench", standalone_mode=False, obj=CliState(host=host, verbose=verbose))
+        return 0
+    except click.exceptions.Exit as exit_:
+        return exit_.exit_code
+    except click.exceptions.Abort:
+        stderr.print("aborted")
+        return 130
+    except click.ClickException as error:
+        error.show(file=sys.stderr)
+        return error.exit_code
+    except BenchError as error:
+        if verbose:
+            traceback.print_exc()
+        stderr.print(f"[red]error:[/] {error}")
+        return 1
+    except KeyboardInterrupt:
+        stderr.print("interrupted: the last checkpoint is kept; run the same command again to resume")
+        return 130
+    except Exception as error:  # noqa: BLE001 - every failure ends in one line, traceback on request
+        if verbose or os.environ.get("BENCH_DEBUG"):
+            traceback.print_exc()
+        stderr.print(f"[red]error:[/] {type(error).__name__}: {error} (run with --verbose for the traceback)")
+        return 1
+
+
+def entry() -> None:
+    sys.exit(main())

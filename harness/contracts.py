@@ -1,0 +1,281 @@
+"""The contracts between stages: what a dataset gives, what a model, objective and ensembler honour.
+
+Data flows one way: files -> DatasetTensors -> objective (masks) -> model -> log-rates ->
+Predictions -> metrics. Dataset tensors and predictions are numpy arrays so that dataset plugins,
+metrics and ensemblers never need torch; only models and objectives see torch tensors, and only
+the trainer moves them between devices.
+
+Shapes use these letters: R trials, T observed bins, F forward bins, I held-in units, O held-out
+units. Spike counts are non-negative integers stored as float32; rates are expected spikes per bin.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+import numpy as np
+
+if TYPE_CHECKING:  # torch is imported only where a model runs
+    import torch
+
+SPLITS = ("train", "val", "eval")
+
+#: The task every NLB-style dataset poses: infer rates of held-in and held-out units.
+COSMOOTHING_TASK = "nlb_cosmoothing"
+
+
+@dataclass(frozen=True)
+class Split:
+    """One split's tensors. Arrays a dataset lacks (or withholds) are None.
+
+    heldin (R, T, I), heldout (R, T, O), heldin_forward (R, F, I), heldout_forward (R, F, O),
+    behavior (R, T, B), conditions (R,), true_rates (R, T + F, I + O) in spikes per bin,
+    trial_ids (R,) index each trial in the dataset's own trial table.
+    """
+
+    heldin: np.ndarray
+    heldout: np.ndarray | None = None
+    heldin_forward: np.ndarray | None = None
+    heldout_forward: np.ndarray | None = None
+    behavior: np.ndarray | None = None
+    conditions: np.ndarray | None = None
+    true_rates: np.ndarray | None = None
+    trial_ids: np.ndarray | None = None
+
+    @property
+    def n_trials(self) -> int:
+        return int(self.heldin.shape[0])
+
+    def take(self, index: np.ndarray) -> Split:
+        """The same split restricted to the trials at ``index`` (in that order)."""
+        picked = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            picked[f.name] = None if value is None else value[index]
+        if picked["trial_ids"] is None:
+            picked["trial_ids"] = np.asarray(index)
+        return Split(**picked)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
+
+
+@dataclass(frozen=True)
+class DatasetTensors:
+    """Everything a run needs from a dataset, already binned and split.
+
+    ``val`` is a seeded subset of train trials unless the dataset has labelled val trials with
+    targets; ``eval`` may withhold its held-out spikes (``eval.heldout is None``), in which case
+    its rates are only exported, never scored here. ``metrics`` names the metrics its task uses, so
+    a task with other inputs and targets (an encoding task, say) can plug in beside NLB's.
+    """
+
+    name: str
+    bin_size_ms: int
+    train: Split
+    val: Split
+    eval: Split
+    heldin_regions: tuple[str, ...]
+    heldout_regions: tuple[str, ...] | None = None
+    checksum: str = ""
+    source: str = ""
+    task: str = COSMOOTHING_TASK
+    metrics: tuple[str, ...] = ("co-bps", "fp-bps", "vel R2", "psth R2")
+    #: Group name for NLB submission files (e.g. "mc_maze_small" or "mc_maze_small_20").
+    submission_name: str | None = None
+    notes: tuple[str, ...] = ()
+
+    @property
+    def n_heldin(self) -> int:
+        return int(self.train.heldin.shape[2])
+
+    @property
+    def n_heldout(self) -> int:
+        return 0 if self.train.heldout is None else int(self.train.heldout.shape[2])
+
+    @property
+    def n_bins(self) -> int:
+        return int(self.train.heldin.shape[1])
+
+    @property
+    def n_forward(self) -> int:
+        return 0 if self.train.heldin_forward is None else int(self.train.heldin_forward.shape[1])
+
+    @property
+    def regions(self) -> tuple[str, ...]:
+        """Distinct region labels of held-in units, in first-seen order."""
+        return tuple(dict.fromkeys(self.heldin_regions))
+
+    def split(self, name: str) -> Split:
+        if name not in SPLITS:
+            raise KeyError(f"unknown split {name!r}; expected one of {SPLITS}")
+        return getattr(self, name)
+
+    def shape(self) -> ModelShape:
+        return ModelShape(
+            n_heldin=self.n_heldin,
+            n_heldout=self.n_heldout,
+            n_bins=self.n_bins,
+            n_forward=self.n_forward,
+            bin_size_ms=self.bin_size_ms,
+        )
+
+    def with_splits(self, **splits: Split) -> DatasetTensors:
+        return replace(self, **splits)
+
+
+def content_checksum(arrays: Mapping[str, np.ndarray | None], extra: Sequence[str] = ()) -> str:
+    """A sha256 over named arrays (name, dtype, shape and bytes) and extra strings."""
+    digest = hashlib.sha256()
+    for name in sorted(arrays):
+        value = arrays[name]
+        if value is None:
+            continue
+        value = np.ascontiguousarray(value)
+        digest.update(f"{name}|{value.dtype.str}|{value.shape}".encode())
+        digest.update(value.tobytes())
+    for item in extra:
+        digest.update(item.encode())
+    return digest.hexdigest()
+
+
+def seeded_val_split(n_trials: int, fraction: float = 0.2, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Split ``range(n_trials)`` into sorted (train, val) indices, the same for the same seed."""
+    if not 0 < fraction < 1:
+        raise ValueError(f"val fraction must be in (0, 1), got {fraction}")
+    n_val = max(1, int(round(n_trials * fraction)))
+    if n_val >= n_trials:
+        raise ValueError(f"cannot hold out {n_val} of {n_trials} trials for validation")
+    order = np.random.default_rng(seed).permutation(n_trials)
+    return np.sort(order[n_val:]), np.sort(order[:n_val])
+
+
+@dataclass(frozen=True)
+class ModelShape:
+    """What a model needs to know about the data to build itself."""
+
+    n_heldin: int
+    n_heldout: int
+    n_bins: int
+    n_forward: int
+    bin_size_ms: int = 5
+    #: How many task/prompt ids the objective uses (0 means the objective sends none).
+    n_prompts: int = 1
+
+    @property
+    def n_units(self) -> int:
+        return self.n_heldin + self.n_heldout
+
+    @property
+    def n_total_bins(self) -> int:
+        return self.n_bins + self.n_forward
+
+
+@runtime_checkable
+class RateModel(Protocol):
+    """A model is a ``torch.nn.Module`` built by its plugin's factory ``build(shape, config)``.
+
+    ``forward(spikes, prompt)`` takes held-in counts ``spikes`` (batch, T + F, I) in which the
+    objective has already hidden what the model must not see (forward bins are always hidden), and
+    ``prompt`` (batch,) long task ids in ``range(shape.n_prompts)``; it returns log-rates
+    (batch, T + F, I + O). It knows nothing of masking strategies.
+    """
+
+    def forward(self, spikes: torch.Tensor, prompt: torch.Tensor) -> torch.Tensor: ...
+
+    def parameters(self): ...
+
+
+@dataclass
+class Batch:
+    """Trials as torch tensors: heldin (B, T, I), heldout (B, T, O), *_forward (B, F, .)."""
+
+    heldin: torch.Tensor
+    heldout: torch.Tensor
+    heldin_forward: torch.Tensor
+    heldout_forward: torch.Tensor
+
+    def targets(self) -> torch.Tensor:
+        """All counts as one (B, T + F, I + O) tensor, aligned with the model's output."""
+        import torch
+
+        observed = torch.cat([self.heldin, self.heldout], dim=-1)
+        forward = torch.cat([self.heldin_forward, self.heldout_forward], dim=-1)
+        return torch.cat([observed, forward], dim=1)
+
+
+@dataclass
+class MaskedBatch:
+    """What an objective hands the model and the loss.
+
+    inputs (B, T + F, I) with hidden entries already replaced; prompt (B,) long; targets
+    (B, T + F, I + O) counts; loss_mask (B, T + F, I + O) bool marking the entries scored.
+    """
+
+    inputs: torch.Tensor
+    prompt: torch.Tensor
+    targets: torch.Tensor
+    loss_mask: torch.Tensor
+
+
+@runtime_checkable
+class Objective(Protocol):
+    """A training objective, built by its plugin's factory ``build(data, config)``.
+
+    It sees the dataset (to learn region labels and sizes) and the model contract, never a
+    particular architecture. ``n_prompts`` tells the model how many prompt ids to embed.
+    ``eval_masks`` names the masks it reports (each scored in bits per spike on val).
+    ``inference_batch`` is the deterministic view used to predict rates for scoring and export:
+    the co-smoothing setting (all observed held-in visible, forward bins hidden).
+    """
+
+    n_prompts: int
+    eval_masks: tuple[str, ...]
+
+    def training_batch(self, batch: Batch, generator: torch.Generator) -> MaskedBatch: ...
+
+    def loss(self, log_rates: torch.Tensor, masked: MaskedBatch) -> torch.Tensor: ...
+
+    def inference_batch(self, batch: Batch) -> MaskedBatch: ...
+
+    def eval_batch(self, batch: Batch, mask: str) -> MaskedBatch: ...
+
+
+@dataclass(frozen=True)
+class SplitRates:
+    """Predicted rates (expected spikes per bin) for one split."""
+
+    heldin: np.ndarray
+    heldout: np.ndarray
+    heldin_forward: np.ndarray | None = None
+    heldout_forward: np.ndarray | None = None
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
+
+
+@dataclass(frozen=True)
+class Predictions:
+    """A candidate's predicted rates for every split, plus per-mask val bps from its objective."""
+
+    train: SplitRates
+    val: SplitRates
+    eval: SplitRates
+    mask_bps: Mapping[str, float] = field(default_factory=dict)
+
+    def split(self, name: str) -> SplitRates:
+        return getattr(self, name)
+
+
+@runtime_checkable
+class Ensembler(Protocol):
+    """Combines candidates' predictions, built by its plugin's factory ``build(config)``.
+
+    ``combine(candidates, data)`` may read ``data.val`` targets to weigh or select candidates and
+    returns new Predictions; it never touches a model or a checkpoint.
+    """
+
+    def combine(self, candidates: Sequence[Predictions], data: DatasetTensors) -> Predictions: ...

@@ -1,0 +1,103 @@
+"""Every hook a bench plugin can implement, in one place.
+
+A plugin is a module (or object) with functions marked ``@harness.hookimpl`` whose names match
+these specs; it is found through the ``bench`` entry-point group. Registration hooks receive a
+``register`` object instead of returning values, so the registry can check and attribute what each
+plugin adds. All hooks are called with keyword arguments; implementations may accept any subset.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+from harness import PROJECT_NAME
+
+if TYPE_CHECKING:
+    from harness.cli.registry import CommandRegistry
+    from harness.registry import Register
+    from harness.runs import RunContext
+
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+
+
+@hookspec
+def bench_register_datasets(register: Register) -> None:
+    """Register datasets: ``register(name, "pkg.module:load", description=..., defaults=...,
+    source=..., bin_sizes_ms=..., n_trials=..., n_units=..., downloader=..., locator=...)``.
+
+    The loader is called as ``load(config)`` with the entry's defaults updated by the run's
+    dataset config, and returns :class:`harness.contracts.DatasetTensors`. Every implementation
+    is called; names must be unique across plugins.
+    """
+
+
+@hookspec
+def bench_register_models(register: Register) -> None:
+    """Register models: ``register(name, "pkg.module:build", description=..., defaults=...)``.
+
+    The factory is called as ``build(shape, config)`` with a :class:`harness.contracts.ModelShape`
+    and the merged config, and returns a ``torch.nn.Module`` honouring
+    :class:`harness.contracts.RateModel`. Every implementation is called.
+    """
+
+
+@hookspec
+def bench_register_objectives(register: Register) -> None:
+    """Register training objectives: ``register(name, "pkg.module:build", defaults=...)``.
+
+    The factory is called as ``build(data, config)`` with the run's
+    :class:`harness.contracts.DatasetTensors` and the merged config, and returns an object
+    honouring :class:`harness.contracts.Objective`. Every implementation is called.
+    """
+
+
+@hookspec
+def bench_register_ensemblers(register: Register) -> None:
+    """Register ensemblers: ``register(name, "pkg.module:build", defaults=...)``.
+
+    The factory is called as ``build(config)`` and returns an object honouring
+    :class:`harness.contracts.Ensembler`. Every implementation is called.
+    """
+
+
+@hookspec(firstresult=True)
+def bench_dataset_for_path(path: Path) -> tuple[str, dict[str, Any]] | None:
+    """Claim a data file or folder given as ``--dataset PATH``.
+
+    Return ``(registered_dataset_name, dataset_config)`` that loads it (the config usually holds
+    the path), or None when the plugin does not recognise it. The first non-None answer wins.
+    """
+
+
+@hookspec
+def bench_register_commands(cli: CommandRegistry) -> None:
+    """Add commands to the ``bench`` CLI: ``cli.app`` is the root typer app and
+    ``cli.group("data")`` returns (creating it once) a named sub-command group. Built-in commands
+    are added through this same hook. Every implementation is called, built-ins first.
+    """
+
+
+@hookspec
+def bench_run_started(run: RunContext) -> None:
+    """Called once a run's dataset, model and objective are built, before the first step (also
+    when resuming). ``run`` carries the spec, run id, directory and device. Every
+    implementation is called; observers only.
+    """
+
+
+@hookspec
+def bench_epoch_finished(run: RunContext, epoch: int, metrics: dict[str, float]) -> None:
+    """Called after each epoch's validation with ``metrics`` such as ``train_loss`` and
+    ``val_co_bps``. Raise :class:`harness.errors.BenchError` to stop the run (a search plugin
+    prunes this way). Every implementation is called.
+    """
+
+
+@hookspec
+def bench_run_finished(run: RunContext, record: dict[str, Any]) -> None:
+    """Called after a run's record is written to the results store, with that record. Every
+    implementation is called; observers only.
+    """

@@ -1,0 +1,124 @@
+"""A typed facade over the hooks: the trainer, scorer and CLI call these, never ``pm.hook.*``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+from harness.contracts import DatasetTensors, Ensembler, ModelShape, Objective
+from harness.errors import BenchError
+from harness.plugins import make_plugin_manager
+from harness.registry import DatasetEntry, Entry, Register, Registries
+
+if TYPE_CHECKING:
+    import torch
+
+    from harness.runs import RunContext
+
+_REGISTRATION_HOOKS = (
+    ("bench_register_datasets", "dataset", DatasetEntry),
+    ("bench_register_models", "model", Entry),
+    ("bench_register_objectives", "objective", Entry),
+    ("bench_register_ensemblers", "ensembler", Entry),
+)
+
+
+def merged_config(entry: Entry, config: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The entry's defaults updated by ``config``; unknown keys are refused with the known ones."""
+    merged = dict(entry.defaults)
+    for key, value in (config or {}).items():
+        if entry.defaults and key not in entry.defaults:
+            known = ", ".join(sorted(entry.defaults))
+            raise BenchError(f"{entry.kind} '{entry.name}' has no option '{key}'. Known options: {known}")
+        merged[key] = value
+    return merged
+
+
+class Host:
+    """The harness' view of its plugins."""
+
+    def __init__(self, manager: pluggy.PluginManager | None = None):
+        self.manager = manager if manager is not None else make_plugin_manager()
+
+    @cached_property
+    def registries(self) -> Registries:
+        registries = Registries()
+        for hook_name, kind, entry_type in _REGISTRATION_HOOKS:
+            hook = getattr(self.manager.hook, hook_name)
+            for implementation in reversed(hook.get_hookimpls()):  # registration order
+                plugin_name = implementation.plugin_name
+                others = [p for p in self.manager.get_plugins() if self.manager.get_name(p) != plugin_name]
+                caller = self.manager.subset_hook_caller(hook_name, remove_plugins=others)
+                caller(register=Register(registries.by_kind(kind), plugin_name, entry_type))
+        return registries
+
+    # -- datasets ---------------------------------------------------------------------------
+    def resolve_dataset(self, name_or_path: str, config: Mapping[str, Any] | None = None) -> tuple[DatasetEntry, dict]:
+        """A registered name, or a path some plugin claims, as (entry, merged config)."""
+        config = dict(config or {})
+        if name_or_path in self.registries.datasets:
+            entry = self.registries.datasets.get(name_or_path)
+            return entry, merged_config(entry, config)
+        path = Path(name_or_path).expanduser()
+        if path.exists():
+            claim = self.manager.hook.bench_dataset_for_path(path=path.resolve())
+            if claim is None:
+                raise BenchError(
+                    f"{path}: no installed dataset plugin reads this file or folder "
+                    "(bench plugins lists what is installed)"
+                )
+            name, path_config = claim
+            entry = self.registries.datasets.get(name)
+            return entry, merged_config(entry, {**path_config, **config})
+        if any(sep in name_or_path for sep in ("/", "\\")) or Path(name_or_path).suffix:
+            raise BenchError(f"{name_or_path}: no such file or folder")
+        self.registries.datasets.get(name_or_path)  # raises with suggestions
+        raise AssertionError("unreachable")
+
+    def dataset(self, name_or_path: str, config: Mapping[str, Any] | None = None) -> DatasetTensors:
+        entry, merged = self.resolve_dataset(name_or_path, config)
+        data = entry.load()(merged)
+        if not isinstance(data, DatasetTensors):
+            raise BenchError(f"dataset '{entry.name}' (plugin {entry.plugin}) returned {type(data).__name__}, not DatasetTensors")
+        return data
+
+    # -- components -------------------------------------------------------------------------
+    def model(self, name: str, shape: ModelShape, config: Mapping[str, Any] | None = None) -> torch.nn.Module:
+        import torch
+
+        entry = self.registries.models.get(name)
+        model = entry.load()(shape, merged_config(entry, config))
+        if not isinstance(model, torch.nn.Module):
+            raise BenchError(f"model '{name}' (plugin {entry.plugin}) built {type(model).__name__}, not a torch.nn.Module")
+        return model
+
+    def objective(self, name: str, data: DatasetTensors, config: Mapping[str, Any] | None = None) -> Objective:
+        entry = self.registries.objectives.get(name)
+        objective = entry.load()(data, merged_config(entry, config))
+        if not isinstance(objective, Objective):
+            raise BenchError(
+                f"objective '{name}' (plugin {entry.plugin}) does not honour the Objective contract "
+                "(n_prompts, eval_masks, training_batch, loss, inference_batch, eval_batch)"
+            )
+        return objective
+
+    def ensembler(self, name: str, config: Mapping[str, Any] | None = None) -> Ensembler:
+        entry = self.registries.ensemblers.get(name)
+        ensembler = entry.load()(merged_config(entry, config))
+        if not isinstance(ensembler, Ensembler):
+            raise BenchError(f"ensembler '{name}' (plugin {entry.plugin}) has no combine(candidates, data)")
+        return ensembler
+
+    # -- lifecycle --------------------------------------------------------------------------
+    def run_started(self, run: RunContext) -> None:
+        self.manager.hook.bench_run_started(run=run)
+
+    def epoch_finished(self, run: RunContext, epoch: int, metrics: dict[str, float]) -> None:
+        self.manager.hook.bench_epoch_finished(run=run, epoch=epoch, metrics=metrics)
+
+    def run_finished(self, run: RunContext, record: dict[str, Any]) -> None:
+        self.manager.hook.bench_run_finished(run=run, record=record)

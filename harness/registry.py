@@ -1,0 +1,174 @@
+"""Typed registries of components: light metadata plus a lazy loader.
+
+Plugins receive a ``register`` callable in their registration hooks. An entry names its factory
+as a ``"module:attribute"`` string, so registering (and ``bench --help``) imports no torch; the
+factory is imported only when a component is built.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Generic, TypeVar
+
+from harness.errors import BenchError, UnknownNameError
+
+KINDS = ("dataset", "model", "objective", "ensembler")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A registered component: its name, where its factory lives, and its default config."""
+
+    kind: str
+    name: str
+    loader: str
+    description: str = ""
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    #: The plugin (entry-point name) that registered it; filled in by the registry.
+    plugin: str = ""
+
+    def load(self) -> Callable[..., Any]:
+        """Import and return the factory named by ``loader``."""
+        module_name, _, attribute = self.loader.partition(":")
+        if not module_name or not attribute:
+            raise BenchError(
+                f"{self.kind} '{self.name}' (plugin {self.plugin or '?'}): loader {self.loader!r} "
+                "is not of the form 'package.module:factory'"
+            )
+        try:
+            module = importlib.import_module(module_name)
+            factory = getattr(module, attribute)
+        except (ImportError, AttributeError) as error:
+            raise BenchError(
+                f"{self.kind} '{self.name}' (plugin {self.plugin or '?'}): cannot load "
+                f"{self.loader}: {error}"
+            ) from error
+        if not callable(factory):
+            raise BenchError(f"{self.kind} '{self.name}': {self.loader} is not callable")
+        return factory
+
+
+@dataclass(frozen=True)
+class DatasetEntry(Entry):
+    """A dataset, with what ``bench data list`` shows before anything is loaded."""
+
+    source: str = ""
+    bin_sizes_ms: tuple[int, ...] = ()
+    n_trials: int | None = None
+    n_units: int | None = None
+    size_bytes: int | None = None
+    #: ``"module:function"`` that downloads the raw files, or "" when there is nothing to fetch.
+    downloader: str = ""
+    #: ``"module:function"`` returning where the dataset's files or cache live now, or "".
+    locator: str = ""
+    has_ground_truth: bool = False
+
+
+E = TypeVar("E", bound=Entry)
+
+
+class Registry(Generic[E]):
+    """Entries of one kind, by name. Refuses duplicates; unknown names get suggestions."""
+
+    def __init__(self, kind: str):
+        if kind not in KINDS:
+            raise ValueError(f"unknown component kind {kind!r}; expected one of {KINDS}")
+        self.kind = kind
+        self._entries: dict[str, E] = {}
+
+    def add(self, entry: E) -> None:
+        if entry.kind != self.kind:
+            raise BenchError(f"cannot register a {entry.kind} in the {self.kind} registry")
+        if not entry.name or not entry.name.replace("_", "").replace("-", "").isalnum():
+            raise BenchError(
+                f"{self.kind} name {entry.name!r} from plugin {entry.plugin}: use letters, digits, '-' and '_'"
+            )
+        existing = self._entries.get(entry.name)
+        if existing is not None:
+            raise BenchError(
+                f"{self.kind} '{entry.name}' is registered twice: by plugin '{existing.plugin}' "
+                f"and by plugin '{entry.plugin}'; block one of them (bench --disable-plugin NAME)"
+            )
+        self._entries[entry.name] = entry
+
+    def get(self, name: str) -> E:
+        try:
+            return self._entries[name]
+        except KeyError:
+            raise UnknownNameError(self.unknown_message(name)) from None
+
+    def unknown_message(self, name: str) -> str:
+        available = sorted(self._entries)
+        close = difflib.get_close_matches(name, available, n=3, cutoff=0.5)
+        hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+        listing = ", ".join(available) if available else "none (is a plugin installed?)"
+        return f"Unknown {self.kind} '{name}'.{hint} Available {self.kind}s: {listing}"
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries
+
+    def __iter__(self) -> Iterator[E]:
+        return iter(sorted(self._entries.values(), key=lambda entry: entry.name))
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def names(self) -> list[str]:
+        return sorted(self._entries)
+
+
+class Register:
+    """The object a registration hook receives: ``register(name, loader, ...)``.
+
+    Bound to one kind and one plugin, so every entry records who registered it.
+    """
+
+    def __init__(self, registry: Registry, plugin: str, entry_type: type[Entry] = Entry):
+        self._registry = registry
+        self._plugin = plugin
+        self._entry_type = entry_type
+
+    def __call__(
+        self,
+        name: str,
+        loader: str,
+        *,
+        description: str = "",
+        defaults: Mapping[str, Any] | None = None,
+        **metadata: Any,
+    ) -> None:
+        try:
+            entry = self._entry_type(
+                kind=self._registry.kind,
+                name=name,
+                loader=loader,
+                description=description,
+                defaults=MappingProxyType(dict(defaults or {})),
+                plugin=self._plugin,
+                **metadata,
+            )
+        except TypeError as error:
+            raise BenchError(f"plugin {self._plugin}: bad {self._registry.kind} registration {name!r}: {error}") from None
+        self._registry.add(entry)
+
+
+@dataclass
+class Registries:
+    """All four registries, built once per plugin manager."""
+
+    datasets: Registry[DatasetEntry] = field(default_factory=lambda: Registry("dataset"))
+    models: Registry[Entry] = field(default_factory=lambda: Registry("model"))
+    objectives: Registry[Entry] = field(default_factory=lambda: Registry("objective"))
+    ensemblers: Registry[Entry] = field(default_factory=lambda: Registry("ensembler"))
+
+    def by_kind(self, kind: str) -> Registry:
+        return {
+            "dataset": self.datasets,
+            "model": self.models,
+            "objective": self.objectives,
+            "ensembler": self.ensemblers,
+        }[kind]
