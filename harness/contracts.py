@@ -279,3 +279,15 @@ class Ensembler(Protocol):
     """
 
     def combine(self, candidates: Sequence[Predictions], data: DatasetTensors) -> Predictions: ...
+
+
+@runtime_checkable
+class DirectFit(Protocol):
+    """A model fitted in closed form (a baseline) rather than by the gradient trainer.
+
+    When a built model has ``fit_direct``, the trainer calls ``fit_direct(data)`` instead of its
+    gradient loop (the model may choose its own hyperparameters on ``data.val``), returns a dict of
+    what it chose, and then predicts through the same ``forward(spikes, prompt)`` as any model.
+    """
+
+    def fit_direct(self, data: DatasetTensors) -> dict[str, Any]: ...
