@@ -230,6 +230,8 @@ class Objective(Protocol):
     ``eval_masks`` names the masks it reports (each scored in bits per spike on val).
     ``inference_batch`` is the deterministic view used to predict rates for scoring and export:
     the co-smoothing setting (all observed held-in visible, forward bins hidden).
+    ``generator`` is a CPU ``torch.Generator`` owned by the trainer: draw random masks on the CPU
+    with it, then move them to the batch's device, so runs are reproducible on any device.
     """
 
     n_prompts: int
