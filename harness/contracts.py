@@ -16,9 +16,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-import numpy as np
-
-if TYPE_CHECKING:  # torch is imported only where a model runs
+if TYPE_CHECKING:  # numpy and torch load only where data or a model is used: keeps `bench --help` fast
+    import numpy as np
     import torch
 
 SPLITS = ("train", "val", "eval")
@@ -51,6 +50,8 @@ class Split:
 
     def take(self, index: np.ndarray) -> Split:
         """The same split restricted to the trials at ``index`` (in that order)."""
+        import numpy as np
+
         picked = {}
         for f in fields(self):
             value = getattr(self, f.name)
@@ -129,6 +130,8 @@ class DatasetTensors:
 
 def content_checksum(arrays: Mapping[str, np.ndarray | None], extra: Sequence[str] = ()) -> str:
     """A sha256 over named arrays (name, dtype, shape and bytes) and extra strings."""
+    import numpy as np
+
     digest = hashlib.sha256()
     for name in sorted(arrays):
         value = arrays[name]
@@ -144,6 +147,8 @@ def content_checksum(arrays: Mapping[str, np.ndarray | None], extra: Sequence[st
 
 def seeded_val_split(n_trials: int, fraction: float = 0.2, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Split ``range(n_trials)`` into sorted (train, val) indices, the same for the same seed."""
+    import numpy as np
+
     if not 0 < fraction < 1:
         raise ValueError(f"val fraction must be in (0, 1), got {fraction}")
     n_val = max(1, int(round(n_trials * fraction)))

@@ -40,7 +40,9 @@ def bench_register_models(register: Register) -> None:
 
     The factory is called as ``build(shape, config)`` with a :class:`harness.contracts.ModelShape`
     and the merged config, and returns a ``torch.nn.Module`` honouring
-    :class:`harness.contracts.RateModel`. Every implementation is called.
+    :class:`harness.contracts.RateModel`. A closed-form baseline registers with
+    ``direct_fit=True`` and implements :class:`harness.contracts.DirectFit`; the trainer then fits
+    it without an objective. Every implementation is called.
     """
 
 

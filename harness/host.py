@@ -12,7 +12,7 @@ import pluggy
 from harness.contracts import DatasetTensors, Ensembler, ModelShape, Objective
 from harness.errors import BenchError
 from harness.plugins import make_plugin_manager
-from harness.registry import DatasetEntry, Entry, Register, Registries
+from harness.registry import DatasetEntry, Entry, ModelEntry, Register, Registries
 
 if TYPE_CHECKING:
     import torch
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 _REGISTRATION_HOOKS = (
     ("bench_register_datasets", "dataset", DatasetEntry),
-    ("bench_register_models", "model", Entry),
+    ("bench_register_models", "model", ModelEntry),
     ("bench_register_objectives", "objective", Entry),
     ("bench_register_ensemblers", "ensembler", Entry),
 )

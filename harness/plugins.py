@@ -30,7 +30,6 @@ DEFAULT_PLUGINS = (
     "harness.commands.plugins",
     "harness.commands.validate",
     "harness.commands.data",
-    "harness.commands.results",
 )
 
 

@@ -68,6 +68,13 @@ class DatasetEntry(Entry):
     has_ground_truth: bool = False
 
 
+@dataclass(frozen=True)
+class ModelEntry(Entry):
+    """A model; ``direct_fit`` marks closed-form baselines, which the trainer fits without an objective."""
+
+    direct_fit: bool = False
+
+
 E = TypeVar("E", bound=Entry)
 
 
@@ -161,7 +168,7 @@ class Registries:
     """All four registries, built once per plugin manager."""
 
     datasets: Registry[DatasetEntry] = field(default_factory=lambda: Registry("dataset"))
-    models: Registry[Entry] = field(default_factory=lambda: Registry("model"))
+    models: Registry[ModelEntry] = field(default_factory=lambda: Registry("model"))
     objectives: Registry[Entry] = field(default_factory=lambda: Registry("objective"))
     ensemblers: Registry[Entry] = field(default_factory=lambda: Registry("ensembler"))
 

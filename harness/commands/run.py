@@ -1,0 +1,120 @@
+"""``bench run``: train one model with one objective on one dataset, score it, record it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from harness import hookimpl
+from harness.cli.options import DatasetOption, DeviceOption, SeedOption, SpecOption
+from harness.cli.registry import CommandRegistry
+from harness.cli.state import cli_state
+from harness.specs import RunSpec, load_spec, parse_assignments
+
+console = Console(highlight=False)
+
+
+def run_command(
+    ctx: typer.Context,
+    spec_file: SpecOption = None,
+    dataset: DatasetOption = None,
+    model: Annotated[Optional[str], typer.Option("--model", "-m", help="A registered model (bench plugins).")] = None,
+    objective: Annotated[Optional[str], typer.Option("--objective", help="A registered training objective.")] = None,
+    seed: SeedOption = None,
+    device: DeviceOption = None,
+    max_minutes: Annotated[Optional[float], typer.Option("--max-minutes", help="Wall-clock budget (resumed attempts add up).")] = None,
+    epochs: Annotated[Optional[int], typer.Option("--epochs", help="Epoch budget.")] = None,
+    lr: Annotated[Optional[float], typer.Option("--lr", help="Peak learning rate.")] = None,
+    batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Trials per batch.")] = None,
+    assignments: Annotated[
+        Optional[list[str]],
+        typer.Option("--set", help="Override one setting, e.g. --set model.n_layers=2 --set train.patience=20 (repeatable)."),
+    ] = None,
+    rerun: Annotated[bool, typer.Option("--rerun", help="Train again even if this exact run already completed.")] = False,
+    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show the live progress bar.")] = True,
+) -> None:
+    """Train and score a model; an interrupted run resumes when started again with the same settings."""
+    from harness.execute import execute
+
+    spec = load_spec(spec_file) if spec_file is not None else RunSpec()
+    overrides = parse_assignments(assignments)
+    spec = spec.with_overrides(
+        dataset=dataset,
+        model=model,
+        objective=objective,
+        seed=seed,
+        device=device,
+        dataset_config={**spec.dataset_config, **overrides.get("dataset", {})},
+        model_config={**spec.model_config, **overrides.get("model", {})},
+        objective_config={**spec.objective_config, **overrides.get("objective", {})},
+        train={"max_minutes": max_minutes, "epochs": epochs, "lr": lr, "batch_size": batch_size, **overrides.get("train", {})},
+    )
+    host = cli_state(ctx).host
+    with _LiveProgress(spec, enabled=progress) as live:
+        record, outcome = execute(host, spec, rerun=rerun, on_epoch=live.update, on_status=live.say)
+    if outcome is None:
+        console.print(f"[dim]{record['run_id']} already completed on {record['created']}; showing its record (--rerun trains again)[/]")
+    else:
+        console.print(f"[dim]{outcome.stopped_because}; {outcome.epochs} epochs in {outcome.wall_seconds:.1f} s[/]")
+    print_record(record)
+
+
+def print_record(record: dict) -> None:
+    table = Table(title=f"{record['run_id']}", title_justify="left")
+    for column in ("metric", "value", "split", "trials", "note"):
+        table.add_column(column)
+    for name, metric in record["metrics"].items():
+        value = "n/a" if metric["value"] is None else f"{metric['value']:.4f}"
+        table.add_row(name, value, metric["split"], str(metric["n_trials"]), metric.get("note", ""))
+    console.print(table)
+    headline = record["metrics"].get("co-bps") or record["metrics"].get("val_co_bps")
+    if headline and headline["value"] is not None:
+        console.print(f"co-bps: {headline['value']:.4f} ({headline['split']} split, {headline['n_trials']} trials)")
+    console.print(f"run dir: {record['paths']['run_dir']}")
+
+
+class _LiveProgress:
+    """A rich progress bar with the live loss and validation co-bps."""
+
+    def __init__(self, spec: RunSpec, enabled: bool):
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.enabled = enabled
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("loss {task.fields[loss]}  val co-bps {task.fields[bps]}  best {task.fields[best]}"),
+            TimeElapsedColumn(),
+            console=console,
+            disable=not enabled,
+        )
+        self.task = self.progress.add_task(f"{spec.model}/{spec.objective}", total=spec.train.epochs, loss="-", bps="-", best="-")
+
+    def __enter__(self) -> _LiveProgress:
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.progress.__exit__(*exc)
+
+    def update(self, epoch: int, metrics: dict[str, float]) -> None:
+        self.progress.update(
+            self.task,
+            completed=epoch + 1,
+            loss=f"{metrics['train_loss']:.4f}",
+            bps=f"{metrics['val_co_bps']:.4f}",
+            best=f"{metrics['best_val_co_bps']:.4f}",
+        )
+
+    def say(self, message: str) -> None:
+        self.progress.console.print(f"[dim]{message}[/]")
+
+
+@hookimpl
+def bench_register_commands(cli: CommandRegistry) -> None:
+    cli.app.command("run")(run_command)

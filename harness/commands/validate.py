@@ -1,0 +1,72 @@
+"""``bench validate``: check run specs without running anything."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from harness import hookimpl
+from harness.cli.registry import CommandRegistry
+from harness.cli.state import cli_state
+from harness.errors import BenchError, SpecError
+from harness.host import Host, merged_config
+from harness.specs import RunSpec, load_spec
+
+console = Console(highlight=False)
+
+
+def check_spec(host: Host, spec: RunSpec, source: str) -> None:
+    """Names resolve and every config key is one the component knows; nothing is built."""
+    checks = [("model", spec.model, spec.model_config, host.registries.models)]
+    if spec.objective is not None:
+        checks.append(("objective", spec.objective, spec.objective_config, host.registries.objectives))
+    for key, name, config, registry in checks:
+        try:
+            merged_config(registry.get(name), config)
+        except BenchError as error:
+            raise SpecError(source, key if name not in registry else f"{key}_config", str(error)) from None
+    try:
+        host.resolve_dataset(spec.dataset, spec.dataset_config)
+    except BenchError as error:
+        raise SpecError(source, "dataset", str(error)) from None
+
+
+def validate_command(
+    ctx: typer.Context,
+    paths: Annotated[Optional[list[Path]], typer.Argument(help="Spec files or folders (default: specs/).")] = None,
+) -> None:
+    """Validate every spec (YAML safe-loaded, keys, types, registered names, config keys)."""
+    host = cli_state(ctx).host
+    files: list[Path] = []
+    for path in paths or [Path("specs")]:
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*.y*ml") if p.suffix in (".yaml", ".yml")))
+        elif path.exists():
+            files.append(path)
+        else:
+            raise BenchError(f"{path}: no such spec file or folder")
+    if not files:
+        raise BenchError(f"no spec files found in {', '.join(str(p) for p in paths or [Path('specs')])}")
+    failures = 0
+    for file in files:
+        if file.name.startswith("_") or ".base." in file.name:
+            pass  # bases are validated through the specs that include them, but must still parse
+        try:
+            spec = load_spec(file)
+            if not (file.name.startswith("_") or ".base." in file.name):
+                check_spec(host, spec, str(file))
+        except BenchError as error:
+            failures += 1
+            console.print(f"[red]FAIL[/] {error}")
+            continue
+        console.print(f"[green]ok[/]   {file}")
+    if failures:
+        raise BenchError(f"{failures} of {len(files)} spec(s) invalid")
+
+
+@hookimpl
+def bench_register_commands(cli: CommandRegistry) -> None:
+    cli.app.command("validate")(validate_command)

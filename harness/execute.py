@@ -1,0 +1,174 @@
+"""One run end to end: build, train (or fit), predict, score, record. The CLI and searches call this."""
+
+from __future__ import annotations
+
+import datetime as dt
+import platform
+import shutil
+from dataclasses import asdict, replace
+from typing import Any
+
+import numpy as np
+
+from harness import __version__
+from harness.atomic import write_text
+from harness.checkpoints import load_checkpoint
+from harness.contracts import DirectFit
+from harness.errors import BenchError
+from harness.host import Host, merged_config
+from harness.metrics import score
+from harness.plugins import load_report
+from harness.predict import default_view, make_batch, masked_bps, predict_all
+from harness.results import read_records, record_metrics, write_record
+from harness.runs import RunContext, choose_device
+from harness.specs import RunSpec, dump_spec
+from harness.submission import save_predictions
+from harness.trainer import EpochCallback, TrainOutcome, fit_direct, seed_everything, train
+
+
+def completed_record(run_id: str) -> dict[str, Any] | None:
+    for record in read_records():
+        if record.get("run_id") == run_id:
+            return record
+    return None
+
+
+def execute(
+    host: Host,
+    spec: RunSpec,
+    *,
+    rerun: bool = False,
+    on_epoch: EpochCallback | None = None,
+    on_status: Any = None,
+) -> tuple[dict[str, Any], TrainOutcome | None]:
+    """Run ``spec``; returns its results record and the training outcome (None if it was done).
+
+    An identical spec that already completed is not trained again unless ``rerun``; an
+    interrupted one resumes from its last checkpoint.
+    """
+    import torch
+
+    say = on_status or (lambda message: None)
+    model_entry = host.registries.models.get(spec.model)
+    if model_entry.direct_fit:  # closed-form baselines are not trained by an objective
+        spec = replace(spec, objective=None)
+    elif spec.objective is None:
+        raise BenchError(f"model '{spec.model}' is trained by gradient descent and needs an --objective")
+    device = choose_device(spec.device)
+    run = RunContext.for_spec(spec, device)
+    if rerun:
+        shutil.rmtree(run.run_dir, ignore_errors=True)
+    else:
+        done = completed_record(run.run_id)
+        if done is not None:
+            return done, None
+
+    _, dataset_config = host.resolve_dataset(spec.dataset, spec.dataset_config)
+    data = run.data = host.dataset(spec.dataset, spec.dataset_config)
+    say(
+        f"dataset {data.name}: {data.train.n_trials} train / {data.val.n_trials} val / {data.eval.n_trials} eval trials, "
+        f"{data.n_heldin} held-in + {data.n_heldout} held-out units, {data.n_bins}+{data.n_forward} bins of {data.bin_size_ms} ms"
+    )
+    generator = seed_everything(spec.seed)
+    model_config = merged_config(model_entry, spec.model_config)
+    objective, objective_config, shape = None, {}, data.shape()
+    if spec.objective is not None:
+        objective_config = merged_config(host.registries.objectives.get(spec.objective), spec.objective_config)
+        objective = host.objective(spec.objective, data, objective_config)
+        shape = replace(shape, n_prompts=max(1, objective.n_prompts))
+    model = host.model(spec.model, shape, model_config)
+    if model_entry.direct_fit and not isinstance(model, DirectFit):
+        raise BenchError(f"model '{spec.model}' is registered with direct_fit=True but has no fit_direct(data)")
+
+    run.run_dir.mkdir(parents=True, exist_ok=True)
+    write_text(run.run_dir / "spec.yaml", dump_spec(spec))
+    host.run_started(run)
+    if objective is None:
+        outcome = fit_direct(run, model)
+    else:
+        if run.last_checkpoint.exists():
+            say(f"resuming {run.run_id} from {run.last_checkpoint}")
+
+        def epoch_done(epoch: int, metrics: dict[str, float]) -> None:
+            host.epoch_finished(run, epoch, metrics)
+            if on_epoch is not None:
+                on_epoch(epoch, metrics)
+
+        outcome = train(run, model, objective, spec.train, generator, epoch_done)
+        if outcome.resumed_from_epoch is not None:
+            say(f"resumed from epoch {outcome.resumed_from_epoch}")
+
+    model.load_state_dict(load_checkpoint(run.best_checkpoint, device)["model"])
+    view = objective.inference_batch if objective is not None else default_view
+    predictions = predict_all(model, view, data, device)
+    if objective is not None:
+        val_batch = make_batch(data.val, np.arange(data.val.n_trials), data, device)
+        mask_bps = {
+            mask: masked_bps(model, lambda batch, mask=mask: objective.eval_batch(batch, mask), val_batch)
+            for mask in objective.eval_masks
+        }
+        predictions = replace(predictions, mask_bps=mask_bps)
+    save_predictions(predictions, run.predictions_path)
+    metrics = score(data, predictions)
+
+    report = load_report(host.manager)
+    record = {
+        "schema": "bench-harness/run-record",
+        "schema_version": 1,
+        "run_id": run.run_id,
+        "created": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
+        "dataset": {
+            "name": data.name,
+            "checksum": data.checksum,
+            "bin_size_ms": data.bin_size_ms,
+            "source": data.source,
+            "config": _jsonable(dataset_config),
+        },
+        "model": spec.model,
+        "objective": spec.objective,
+        "ensembler": None,
+        "hyperparameters": {
+            "model": _jsonable(model_config),
+            "objective": _jsonable(objective_config),
+            "train": asdict(spec.train) if objective is not None else {},
+            "chosen": _jsonable(outcome.chosen),
+        },
+        "seed": spec.seed,
+        "device": device,
+        "versions": {
+            "harness": __version__,
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "plugins": {info.distribution: info.version for info in report.loaded if not info.builtin},
+        },
+        "n_parameters": int(sum(p.numel() for p in model.parameters())),
+        "wall_seconds": round(outcome.wall_seconds, 3),
+        "epochs": outcome.epochs,
+        "status": "complete",
+        "stopped_because": outcome.stopped_because,
+        "metrics": record_metrics(metrics),
+        "paths": {
+            "run_dir": str(run.run_dir),
+            "checkpoint": str(run.best_checkpoint),
+            "predictions": str(run.predictions_path),
+            "submission": None,
+        },
+        "spec": _jsonable(spec.to_dict()),
+        "search_trial": spec.search_trial,
+    }
+    write_record(record)
+    host.run_finished(run, record)
+    return record, outcome
+
+
+def _jsonable(value: Any) -> Any:
+    """Configs as plain JSON types (tuples to lists, numpy scalars to numbers)."""
+    if isinstance(value, dict) or hasattr(value, "items"):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "item") and callable(value.item):
+        return value.item()
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return str(value)

@@ -1,0 +1,213 @@
+"""Declarative run specs: versioned YAML, validated without running anything.
+
+A spec names a dataset, a model, an objective, their configs, the training budget and a seed::
+
+    version: 1
+    include: base.yaml          # optional shared base, merged key by key (this file wins)
+    dataset: mc_maze_small      # a registered name or a path
+    model: ndt
+    objective: mtm
+    dataset_config: {}
+    model_config: {d_model: 128}
+    objective_config: {}
+    train: {lr: 0.003, epochs: 200, max_minutes: 10}
+    seed: 0
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from harness.errors import SpecError
+
+SPEC_VERSION = 1
+#: The dataset ``bench run`` uses when none is given: synthetic, built in, no download.
+DEFAULT_DATASET = "lorenz"
+DEFAULT_MODEL = "ndt"
+DEFAULT_OBJECTIVE = "random"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """The uniform trainer's settings; every run records them."""
+
+    lr: float = 3e-3
+    weight_decay: float = 0.05
+    batch_size: int = 16
+    epochs: int = 200
+    warmup_epochs: int = 5
+    #: Stop after this many epochs without a better validation co-bps (0 turns it off).
+    patience: int = 40
+    grad_clip: float = 1.0
+    #: Wall-clock budget in minutes, summed over resumed attempts (None: no limit).
+    max_minutes: float | None = None
+    #: Validate (and checkpoint) every this many epochs.
+    eval_every: int = 1
+
+
+#: Keys that change how long or where a run goes, not what it computes: left out of the run id,
+#: so a run resumed with a larger budget or on another device continues the same run.
+_BUDGET_KEYS = ("max_minutes",)
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    dataset: str = DEFAULT_DATASET
+    model: str = DEFAULT_MODEL
+    objective: str | None = DEFAULT_OBJECTIVE
+    dataset_config: Mapping[str, Any] = field(default_factory=dict)
+    model_config: Mapping[str, Any] = field(default_factory=dict)
+    objective_config: Mapping[str, Any] = field(default_factory=dict)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    seed: int = 0
+    device: str | None = None
+    #: Optuna trial number when a search made this run.
+    search_trial: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["version"] = SPEC_VERSION
+        for key in ("dataset_config", "model_config", "objective_config"):
+            data[key] = dict(data[key])
+        return data
+
+    def run_id(self) -> str:
+        """A readable id that is the same for the same experiment, so a rerun resumes it."""
+        identity = self.to_dict()
+        identity.pop("device")
+        for key in _BUDGET_KEYS:
+            identity["train"].pop(key)
+        digest = hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:10]
+        dataset = Path(self.dataset).stem if ("/" in self.dataset or "\\" in self.dataset) else self.dataset
+        return f"{dataset}-{self.model}-{self.objective or 'direct'}-s{self.seed}-{digest}"
+
+    def with_overrides(self, **changes: Any) -> RunSpec:
+        train_changes = changes.pop("train", None) or {}
+        spec = replace(self, **{k: v for k, v in changes.items() if v is not None})
+        if train_changes:
+            spec = replace(spec, train=replace(spec.train, **{k: v for k, v in train_changes.items() if v is not None}))
+        return spec
+
+
+_TOP_KEYS = {f.name for f in fields(RunSpec)} | {"version", "include"}
+_TRAIN_KEYS = {f.name: f for f in fields(TrainConfig)}
+_TYPES: dict[str, tuple[type, ...]] = {
+    "dataset": (str,),
+    "model": (str,),
+    "objective": (str, type(None)),
+    "dataset_config": (dict,),
+    "model_config": (dict,),
+    "objective_config": (dict,),
+    "train": (dict,),
+    "seed": (int,),
+    "device": (str, type(None)),
+    "search_trial": (int, type(None)),
+    "version": (int,),
+}
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise SpecError(str(path), "(file)", f"cannot read: {error.strerror or error}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise SpecError(str(path), "(file)", f"not valid YAML: {error}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise SpecError(str(path), "(top level)", f"expected a mapping of keys, found {type(data).__name__}")
+    return data
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def read_spec_mapping(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """The spec file as a mapping, with ``include:`` bases merged in (relative to the file)."""
+    path = Path(path)
+    resolved = path.resolve()
+    if resolved in _seen:
+        raise SpecError(str(path), "include", "includes itself (a cycle)")
+    data = _read_yaml(path)
+    include = data.pop("include", None)
+    if include is None:
+        return data
+    includes = include if isinstance(include, list) else [include]
+    base: dict[str, Any] = {}
+    for item in includes:
+        if not isinstance(item, str):
+            raise SpecError(str(path), "include", f"expected a file name, found {item!r}")
+        base = _merge(base, read_spec_mapping(path.parent / item, (*_seen, resolved)))
+    return _merge(base, data)
+
+
+def spec_from_mapping(data: Mapping[str, Any], source: str = "<spec>") -> RunSpec:
+    """Check every key and type; the error names the bad key."""
+    for key in data:
+        if key not in _TOP_KEYS:
+            raise SpecError(source, key, f"unknown key; expected one of {', '.join(sorted(_TOP_KEYS - {'include'}))}")
+        if not isinstance(data[key], _TYPES.get(key, (object,))) or isinstance(data[key], bool) and key in ("seed", "version"):
+            expected = " or ".join("null" if t is type(None) else t.__name__ for t in _TYPES[key])
+            raise SpecError(source, key, f"expected {expected}, found {data[key]!r}")
+    version = data.get("version", SPEC_VERSION)
+    if version != SPEC_VERSION:
+        raise SpecError(source, "version", f"this harness reads spec version {SPEC_VERSION}, found {version}")
+    train = dict(data.get("train") or {})
+    for key, value in train.items():
+        if key not in _TRAIN_KEYS:
+            raise SpecError(source, f"train.{key}", f"unknown key; expected one of {', '.join(sorted(_TRAIN_KEYS))}")
+        train[key] = _coerce_train_value(source, key, value)
+    values = {key: data[key] for key in data if key not in ("version", "include", "train")}
+    return RunSpec(**values, train=TrainConfig(**train))
+
+
+def _coerce_train_value(source: str, key: str, value: Any) -> Any:
+    default = getattr(TrainConfig(), key)
+    if value is None and key == "max_minutes":
+        return None
+    expected = float if isinstance(default, float) or key == "max_minutes" else type(default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise SpecError(source, f"train.{key}", f"expected a number, found {value!r}")
+    if expected is int and not float(value).is_integer():
+        raise SpecError(source, f"train.{key}", f"expected a whole number, found {value!r}")
+    if value < 0:
+        raise SpecError(source, f"train.{key}", f"expected a value >= 0, found {value!r}")
+    return expected(value)
+
+
+def load_spec(path: str | Path) -> RunSpec:
+    return spec_from_mapping(read_spec_mapping(path), source=str(path))
+
+
+def dump_spec(spec: RunSpec) -> str:
+    return yaml.safe_dump(spec.to_dict(), sort_keys=False)
+
+
+def parse_assignments(assignments: list[str] | None) -> dict[str, dict[str, Any]]:
+    """``--set model.d_model=64 --set train.lr=1e-3`` as nested dicts (values read as YAML)."""
+    groups: dict[str, dict[str, Any]] = {}
+    for assignment in assignments or []:
+        key, sep, raw = assignment.partition("=")
+        section, dot, name = key.partition(".")
+        allowed = ("dataset", "model", "objective", "train")
+        if not sep or not dot or section not in allowed or not name:
+            raise SpecError("--set", assignment, f"expected SECTION.KEY=VALUE with SECTION one of {', '.join(allowed)}")
+        groups.setdefault(section, {})[name] = yaml.safe_load(raw)
+    return groups

@@ -1,0 +1,160 @@
+"""The uniform trainer: the only place that seeds RNGs, moves tensors and writes checkpoints.
+
+AdamW with linear warmup and cosine decay, gradient clipping, validation co-bps every epoch,
+early stopping on it, a wall-clock and an epoch budget, atomic checkpoints (best and last), and
+automatic resume: the same spec finds its run directory and continues from ``last.pt``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from harness.checkpoints import load_checkpoint, restore_rng_state, rng_state, save_checkpoint
+from harness.contracts import DirectFit, Objective
+from harness.predict import batches, cosmoothing_mask, make_batch, masked_bps
+from harness.runs import RunContext
+from harness.specs import TrainConfig
+
+#: Called after each validation with (epoch, metrics) — the CLI's progress bar listens here.
+EpochCallback = Callable[[int, dict[str, float]], None]
+
+
+@dataclass
+class TrainOutcome:
+    epochs: int
+    best_epoch: int
+    best_val_co_bps: float
+    wall_seconds: float
+    stopped_because: str
+    resumed_from_epoch: int | None = None
+    history: list[dict[str, float]] = field(default_factory=list)
+    chosen: dict[str, Any] = field(default_factory=dict)
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed torch's global RNG (dropout, init) and return the CPU generator for batches and masks."""
+    torch.manual_seed(seed)
+    np.random.seed(seed % 2**32)
+    return torch.Generator().manual_seed(seed)
+
+
+def lr_factor(step: int, warmup_steps: int, total_steps: int, floor: float = 0.02) -> float:
+    """Linear warmup to 1, then cosine decay to ``floor`` at ``total_steps``."""
+    if warmup_steps and step < warmup_steps:
+        return (step + 1) / warmup_steps
+    progress = min(1.0, (step - warmup_steps) / max(1, total_steps - warmup_steps))
+    return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+def fit_direct(run: RunContext, model: torch.nn.Module) -> TrainOutcome:
+    """Closed-form baselines: fit, then keep the fitted weights as the best checkpoint."""
+    assert isinstance(model, DirectFit) and run.data is not None
+    started = time.perf_counter()
+    chosen = model.fit_direct(run.data)
+    model.to(run.device)
+    save_checkpoint({"model": model.state_dict(), "epoch": 0, "run_id": run.run_id}, run.best_checkpoint)
+    return TrainOutcome(0, 0, float("nan"), time.perf_counter() - started, "closed-form fit", chosen=dict(chosen or {}))
+
+
+def train(
+    run: RunContext,
+    model: torch.nn.Module,
+    objective: Objective,
+    config: TrainConfig,
+    generator: torch.Generator,
+    on_epoch: EpochCallback | None = None,
+) -> TrainOutcome:
+    """Train ``model`` with ``objective`` on ``run.data``; resume from ``run.last_checkpoint``."""
+    data = run.data
+    assert data is not None
+    device = run.device
+    model.to(device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    steps_per_epoch = max(1, math.ceil(data.train.n_trials / config.batch_size))
+    total_steps = steps_per_epoch * max(1, config.epochs)
+    warmup_steps = steps_per_epoch * config.warmup_epochs
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: lr_factor(step, warmup_steps, total_steps))
+
+    start_epoch, best, best_epoch, elapsed, history, resumed = 0, -math.inf, -1, 0.0, [], None
+    if run.last_checkpoint.exists():
+        state = load_checkpoint(run.last_checkpoint, device)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        generator.set_state(state["generator"])
+        restore_rng_state(state["rng"])
+        start_epoch = resumed = int(state["epoch"]) + 1
+        best, best_epoch = float(state["best_val_co_bps"]), int(state["best_epoch"])
+        elapsed, history = float(state["elapsed"]), list(state["history"])
+
+    val_batch = make_batch(data.val, np.arange(data.val.n_trials), data, device)
+    val_mask = cosmoothing_mask(val_batch)
+    budget = None if config.max_minutes is None else config.max_minutes * 60.0
+    stopped = "epoch budget"
+    epoch = start_epoch - 1
+    clock = time.perf_counter() - elapsed
+    for epoch in range(start_epoch, config.epochs):
+        model.train()
+        order = torch.randperm(data.train.n_trials, generator=generator).numpy()
+        losses = []
+        for batch in batches(data.train, data, device, config.batch_size, order):
+            masked = objective.training_batch(batch, generator)
+            loss = objective.loss(model(masked.inputs, masked.prompt), masked)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if config.grad_clip:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+            optimizer.step()
+            scheduler.step()
+            losses.append(loss.item())
+        last_epoch = epoch == config.epochs - 1
+        if (epoch + 1) % max(1, config.eval_every) and not last_epoch:
+            continue
+        val_co_bps = masked_bps(model, objective.inference_batch, val_batch, val_mask)
+        metrics = {"train_loss": float(np.mean(losses)), "val_co_bps": val_co_bps, "lr": scheduler.get_last_lr()[0]}
+        if val_co_bps > best:
+            best, best_epoch = val_co_bps, epoch
+            save_checkpoint({"model": model.state_dict(), "epoch": epoch, "run_id": run.run_id}, run.best_checkpoint)
+        metrics["best_val_co_bps"] = best
+        history.append({"epoch": float(epoch), **metrics})
+        elapsed = time.perf_counter() - clock
+        save_checkpoint(
+            {
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(),
+                "generator": generator.get_state(),
+                "rng": rng_state(),
+                "epoch": epoch,
+                "best_val_co_bps": best,
+                "best_epoch": best_epoch,
+                "elapsed": elapsed,
+                "history": history,
+                "run_id": run.run_id,
+            },
+            run.last_checkpoint,
+        )
+        if on_epoch is not None:
+            on_epoch(epoch, metrics)
+        if config.patience and epoch - best_epoch >= config.patience:
+            stopped = f"early stop: no better val co-bps for {config.patience} epochs"
+            break
+        if budget is not None and elapsed >= budget:
+            stopped = f"time budget of {config.max_minutes:g} min"
+            break
+    return TrainOutcome(
+        epochs=epoch + 1,
+        best_epoch=best_epoch,
+        best_val_co_bps=best,
+        wall_seconds=time.perf_counter() - clock,
+        stopped_because=stopped,
+        resumed_from_epoch=resumed,
+        history=history,
+    )
