@@ -91,8 +91,13 @@ class RunSpec:
     def with_overrides(self, **changes: Any) -> RunSpec:
         train_changes = changes.pop("train", None) or {}
         spec = replace(self, **{k: v for k, v in changes.items() if v is not None})
+        train_changes = {k: v for k, v in train_changes.items() if v is not None}
+        for key, value in train_changes.items():
+            if key not in _TRAIN_KEYS:
+                raise SpecError("command line", f"train.{key}", f"unknown key; expected one of {', '.join(sorted(_TRAIN_KEYS))}")
+            train_changes[key] = _coerce_train_value("command line", key, value)
         if train_changes:
-            spec = replace(spec, train=replace(spec.train, **{k: v for k, v in train_changes.items() if v is not None}))
+            spec = replace(spec, train=replace(spec.train, **train_changes))
         return spec
 
 
@@ -209,5 +214,15 @@ def parse_assignments(assignments: list[str] | None) -> dict[str, dict[str, Any]
         allowed = ("dataset", "model", "objective", "train")
         if not sep or not dot or section not in allowed or not name:
             raise SpecError("--set", assignment, f"expected SECTION.KEY=VALUE with SECTION one of {', '.join(allowed)}")
-        groups.setdefault(section, {})[name] = yaml.safe_load(raw)
+        groups.setdefault(section, {})[name] = _yaml_value(raw)
     return groups
+
+
+def _yaml_value(raw: str) -> Any:
+    value = yaml.safe_load(raw)
+    if isinstance(value, str):  # YAML 1.1 reads "1e-3" as a string; a number was meant
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
