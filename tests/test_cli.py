@@ -1,0 +1,97 @@
+"""The ``bench`` command line: help stays light, errors are one line, specs validate."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from harness.cli import main
+from harness.testing import KitComponentsPlugin, kit_host
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_help_imports_no_torch():
+    probe = (
+        "import sys, io, contextlib\n"
+        "from harness.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()): code = main(['--help'])\n"
+        "assert code == 0, code\n"
+        "heavy = [m for m in ('torch', 'pynwb', 'h5py', 'sklearn', 'pandas') if m in sys.modules]\n"
+        "print(','.join(heavy))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "", f"bench --help imported {result.stdout.strip()}"
+
+
+def test_building_the_registry_imports_no_torch():
+    probe = (
+        "import sys\n"
+        "from harness.host import Host\n"
+        "host = Host(); regs = host.registries\n"
+        "print(len(regs.models), 'torch' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert result.stdout.split()[-1] == "False", result.stdout
+
+
+def test_unknown_model_exits_non_zero_with_suggestions(capsys, bench_home):
+    code = main(["run", "--dataset", "bench-tiny", "--model", "kit-linaer", "--no-progress"], host=kit_host(KitComponentsPlugin()))
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "Unknown model 'kit-linaer'. Did you mean 'kit-linear'?" in err
+    assert "Available models:" in err and "kit-linear" in err
+    assert len(err.strip().splitlines()) == 1 or "Traceback" not in err
+
+
+def test_verbose_adds_the_traceback(capsys, bench_home):
+    code = main(["--verbose", "run", "--dataset", "bench-tiny", "--model", "nope", "--no-progress"], host=kit_host(KitComponentsPlugin()))
+    assert code == 1
+    assert "Traceback" in capsys.readouterr().err
+
+
+def test_nonexistent_model_through_the_installed_console_script(bench_home):
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "bench"), "run", "--model", "nonexistent", "--no-progress"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode != 0
+    assert "Did you mean" in result.stderr or "Available models:" in result.stderr
+    assert "Available models:" in result.stderr
+
+
+def test_missing_dataset_path_is_named(capsys, bench_home):
+    code = main(["run", "--dataset", "no/such/file.h5", "--model", "kit-linear", "--objective", "kit-cosmoothing"], host=kit_host(KitComponentsPlugin()))
+    assert code == 1
+    assert "no/such/file.h5: no such file or folder" in capsys.readouterr().err
+
+
+def test_validate_names_the_bad_key(tmp_path, capsys):
+    good = tmp_path / "good.yaml"
+    good.write_text("dataset: bench-tiny\nmodel: kit-linear\nobjective: kit-cosmoothing\ntrain: {epochs: 2}\n")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("dataset: bench-tiny\nmodel: kit-linear\nobjective: kit-cosmoothing\nmodel_config: {widht: 3}\n")
+    host = kit_host(KitComponentsPlugin())
+    assert main(["validate", str(good)], host=host) == 0
+    assert main(["validate", str(tmp_path)], host=kit_host(KitComponentsPlugin())) == 1
+    out = capsys.readouterr()
+    assert "bad.yaml: key 'model_config'" in out.out
+    assert "1 of 2 spec(s) invalid" in out.err
+
+
+def test_specs_in_the_repository_validate(capsys):
+    assert main(["validate", str(REPO / "specs")]) == 0, capsys.readouterr()
+
+
+def test_spec_file_with_command_line_override(bench_home, tmp_path, capsys):
+    spec = tmp_path / "run.yaml"
+    spec.write_text("dataset: bench-tiny\nmodel: kit-linear\nobjective: kit-cosmoothing\ntrain: {epochs: 50, lr: 0.01}\nseed: 4\n")
+    code = main(["run", "--spec", str(spec), "--epochs", "2", "--no-progress"], host=kit_host(KitComponentsPlugin()))
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "2 epochs" in out and "co-bps:" in out
+    # The same command again finds the completed run instead of training twice.
+    assert main(["run", "--spec", str(spec), "--epochs", "2", "--no-progress"], host=kit_host(KitComponentsPlugin())) == 0
+    assert "already completed" in capsys.readouterr().out
