@@ -118,7 +118,12 @@ def train(
         if (epoch + 1) % max(1, config.eval_every) and not last_epoch:
             continue
         val_co_bps = masked_bps(model, objective.inference_batch, val_batch, val_mask)
-        metrics = {"train_loss": float(np.mean(losses)), "val_co_bps": val_co_bps, "lr": scheduler.get_last_lr()[0]}
+        metrics = {
+            "train_loss": float(np.mean(losses)),
+            "val_co_bps": val_co_bps,
+            "lr": scheduler.get_last_lr()[0],
+            "elapsed": time.perf_counter() - clock,
+        }
         if val_co_bps > best:
             best, best_epoch = val_co_bps, epoch
             save_checkpoint({"model": model.state_dict(), "epoch": epoch, "run_id": run.run_id}, run.best_checkpoint)

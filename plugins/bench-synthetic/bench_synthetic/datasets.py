@@ -54,28 +54,25 @@ def _config_hash(name: str, checked: Mapping[str, Any]) -> str:
     return cache_key("bench-synthetic", GENERATOR_VERSION, name, dict(checked))[:16]
 
 
-# -- what the registry names (one loader and one locator per dataset) ---------------------------
+# -- what the registry names: per dataset a loader, a locator and a "downloader" ------------------
+# The locator answers where the NWB file of a config is (None until it has been generated); the
+# downloader of a synthetic dataset has nothing to fetch, it generates the file.
 
 
-def load_lorenz(config: Mapping[str, Any]) -> DatasetTensors:
-    return load("lorenz", config)
+def _entry_points(name: str):
+    def load_dataset(config: Mapping[str, Any]) -> DatasetTensors:
+        return load(name, config)
+
+    def locate(config: Mapping[str, Any] | None = None) -> Path | None:
+        path = nwb_path(name, config)
+        return path if path.exists() else None
+
+    def generate(config: Mapping[str, Any] | None = None) -> Path:
+        return generate_nwb(name, config)
+
+    return load_dataset, locate, generate
 
 
-def load_chaotic_rnn(config: Mapping[str, Any]) -> DatasetTensors:
-    return load("chaotic_rnn", config)
-
-
-def load_multi_region(config: Mapping[str, Any]) -> DatasetTensors:
-    return load("multi_region", config)
-
-
-def locate_lorenz(config: Mapping[str, Any] | None = None) -> Path:
-    return nwb_path("lorenz", config)
-
-
-def locate_chaotic_rnn(config: Mapping[str, Any] | None = None) -> Path:
-    return nwb_path("chaotic_rnn", config)
-
-
-def locate_multi_region(config: Mapping[str, Any] | None = None) -> Path:
-    return nwb_path("multi_region", config)
+load_lorenz, locate_lorenz, generate_lorenz = _entry_points("lorenz")
+load_chaotic_rnn, locate_chaotic_rnn, generate_chaotic_rnn = _entry_points("chaotic_rnn")
+load_multi_region, locate_multi_region, generate_multi_region = _entry_points("multi_region")

@@ -34,8 +34,8 @@ DEFAULTS = {
         **COMMON,
         "n_heldin": 30,
         "n_heldout": 10,
-        # Lorenz time units per bin: 60 bins span about 1.3 turns around the attractor.
-        "lorenz_dt": 0.015,
+        # Lorenz time units per second: a 1.2 s trial spans about 1.3 turns around the attractor.
+        "lorenz_speed": 0.75,
     },
     "chaotic_rnn": {
         **COMMON,
@@ -53,9 +53,9 @@ DEFAULTS = {
         "latents_per_region": 16,
         "gain": 1.4,
         "tau_ms": 25.0,
-        # Each region drives the next one (in a ring) with its state `lag_bins` bins ago.
+        # Each region drives the next one (in a ring) with its state `lag_ms` ago.
         "coupling": 1.0,
-        "lag_bins": 3,
+        "lag_ms": 60.0,
     },
 }
 

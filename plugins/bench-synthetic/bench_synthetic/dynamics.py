@@ -62,19 +62,18 @@ def coupled_rnns(
     dt_over_tau: float,
     input_weights: np.ndarray | None = None,
     sources: tuple[int, ...] = (),
-    lag_bins: int = 0,
+    lag_steps: int = 0,
 ) -> np.ndarray:
     """Run K tanh RNNs ``dx/dt = (-x + J_k tanh(x_k) + U_k tanh(x_src(k)(t - lag))) / tau``.
 
     initial_states (R, K, H), recurrent (K, H, H), input_weights (K, H, H) or None (uncoupled),
     sources[k] the region that drives region k. A region reads its source's firing rates
-    ``tanh(x)`` from ``lag_bins`` bins ago (held at the initial state before the trial began), so
-    information flows between regions with a delay. Returns the rates tanh(x) once per bin,
+    ``tanh(x)`` from ``lag_steps`` Euler steps ago (held at the initial state before the trial
+    began), so information flows between regions with a delay. Returns the rates tanh(x) once per bin,
     (R, n_bins, K, H); bin 0 is the initial state.
     """
     state = np.array(initial_states, dtype=float)
     n_trials, n_regions, _ = state.shape
-    lag_steps = lag_bins * substeps
     total_steps = (n_bins - 1) * substeps
     history = np.empty((total_steps + 1, n_trials, n_regions, state.shape[2]))
     history[0] = np.tanh(state)

@@ -56,6 +56,13 @@ class Simulation:
         return self.n_total_bins * self.bin_size_ms / 1000.0
 
 
+_POSITIVE = frozenset(
+    ("bin_size_ms", "n_conditions", "trials_per_condition", "mean_rate_hz", "lorenz_speed", "n_latents",
+     "tau_ms", "n_regions", "units_per_region", "latents_per_region")
+)
+_NON_NEGATIVE = frozenset(("n_forward_bins", "modulation", "trial_jitter", "gain", "coupling", "lag_ms"))
+
+
 def checked_config(name: str, config: Mapping[str, Any]) -> dict[str, Any]:
     """``config`` over the dataset's defaults, with every value checked and given its type."""
     if name not in DEFAULTS:
@@ -63,23 +70,17 @@ def checked_config(name: str, config: Mapping[str, Any]) -> dict[str, Any]:
     merged = {**DEFAULTS[name], **config}
     unknown = sorted(set(merged) - set(DEFAULTS[name]))
     if unknown:
-        raise BenchError(f"dataset '{name}' has no option {unknown[0]!r}. Known options: {', '.join(sorted(DEFAULTS[name]))}")
-    checked: dict[str, Any] = {}
-    for key, default in DEFAULTS[name].items():
-        value = merged[key]
-        try:
-            value = int(value) if isinstance(default, int) else float(value)
-        except (TypeError, ValueError):
-            raise BenchError(f"dataset '{name}': option '{key}' must be a number, got {value!r}") from None
-        checked[key] = value
-    positive = [k for k in ("bin_size_ms", "n_conditions", "trials_per_condition", "n_bins", "mean_rate_hz") if checked[k] <= 0]
-    if positive:
-        raise BenchError(f"dataset '{name}': option '{positive[0]}' must be positive, got {checked[positive[0]]}")
-    for key in ("n_forward_bins", "modulation", "trial_jitter", "lag_bins", "coupling"):
-        if key in checked and checked[key] < 0:
-            raise BenchError(f"dataset '{name}': option '{key}' must not be negative, got {checked[key]}")
+        known = ", ".join(sorted(DEFAULTS[name]))
+        raise BenchError(f"dataset '{name}' has no option {unknown[0]!r}. Known options: {known}")
+    checked = {key: _typed(name, key, merged[key], default) for key, default in DEFAULTS[name].items()}
+    for key, value in checked.items():
+        if key in _POSITIVE and value <= 0 or key in _NON_NEGATIVE and value < 0:
+            bound = "positive" if key in _POSITIVE else "non-negative"
+            raise BenchError(f"dataset '{name}': option '{key}' must be {bound}, got {value}")
     if checked["n_bins"] < 2:
         raise BenchError(f"dataset '{name}': option 'n_bins' must be at least 2, got {checked['n_bins']}")
+    if not (0 < checked["val_fraction"] < 1 and 0 < checked["test_fraction"] < 1):
+        raise BenchError(f"dataset '{name}': val_fraction and test_fraction must lie in (0, 1)")
     per_condition = _split_counts(checked)
     if per_condition["train"] < 1:
         raise BenchError(
@@ -92,6 +93,19 @@ def checked_config(name: str, config: Mapping[str, Any]) -> dict[str, Any]:
     elif checked["n_heldin"] < 1 or checked["n_heldout"] < 1:
         raise BenchError(f"dataset '{name}': n_heldin and n_heldout must be at least 1")
     return checked
+
+
+def _typed(name: str, key: str, value: Any, default: Any) -> int | float:
+    """``value`` as the type of the option's default: a whole number stays whole."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise BenchError(f"dataset '{name}': option '{key}' must be a number, got {value!r}") from None
+    if isinstance(default, int):
+        if isinstance(value, bool) or not number.is_integer():
+            raise BenchError(f"dataset '{name}': option '{key}' must be a whole number, got {value!r}")
+        return int(number)
+    return number
 
 
 def _split_counts(config: Mapping[str, Any]) -> dict[str, int]:
@@ -216,7 +230,8 @@ def _lorenz_latents(config, conditions, n_total_bins, rng):
     condition_states = dynamics.lorenz_attractor_points(config["n_conditions"], rng)
     spread = condition_states.std(axis=0)
     jitter = config["trial_jitter"] * spread * rng.standard_normal((len(conditions), 3))
-    latents = dynamics.lorenz(condition_states[conditions] + jitter, n_total_bins, config["lorenz_dt"])
+    dt = config["lorenz_speed"] * config["bin_size_ms"] / 1000.0
+    latents = dynamics.lorenz(condition_states[conditions] + jitter, n_total_bins, dt)
     n_units = config["n_heldin"] + config["n_heldout"]
     return latents, np.zeros(n_units, dtype=int), np.zeros(3, dtype=int), ("population",)
 
@@ -247,8 +262,9 @@ def _multi_region_latents(config, conditions, n_total_bins, rng):
     initial = _rnn_initial_states(config, conditions, n_regions, size, rng)
     substeps = dynamics.rnn_substeps(config["bin_size_ms"], config["tau_ms"])
     dt_over_tau = config["bin_size_ms"] / substeps / config["tau_ms"]
+    lag_steps = round(config["lag_ms"] / (config["bin_size_ms"] / substeps))
     rates = dynamics.coupled_rnns(
-        initial, recurrent, n_total_bins, substeps, dt_over_tau, input_weights, sources, config["lag_bins"]
+        initial, recurrent, n_total_bins, substeps, dt_over_tau, input_weights, sources, lag_steps
     )
     latents = rates.reshape(rates.shape[0], rates.shape[1], n_regions * size)
     unit_regions = np.repeat(np.arange(n_regions), config["units_per_region"])
