@@ -146,6 +146,10 @@ def execute(
         "epochs": outcome.epochs,
         "status": "complete",
         "stopped_because": outcome.stopped_because,
+        "history": [
+            {key: round(float(point[key]), 5) for key in ("epoch", "train_loss", "val_co_bps", "best_val_co_bps", "elapsed")}
+            for point in outcome.history
+        ],
         "metrics": record_metrics(metrics),
         "paths": {
             "run_dir": str(run.run_dir),

@@ -1,0 +1,170 @@
+"""Benchmarks that print figures (nothing here asserts a time).
+
+    .venv/bin/python benchmarks/run_benchmarks.py help          # `bench --help` wall time (target < 0.5 s)
+    .venv/bin/python benchmarks/run_benchmarks.py throughput    # NDT trials/s (forward+backward), peak memory
+    .venv/bin/python benchmarks/run_benchmarks.py curves        # val co-bps vs wall time: mtm and random on MC_Maze_Small
+    .venv/bin/python benchmarks/run_benchmarks.py synthetic     # default run on lorenz vs its oracle co-bps
+    .venv/bin/python benchmarks/run_benchmarks.py all
+
+The same script runs unchanged on a GPU machine (the trainer picks CUDA when present); the device
+is printed with every figure. Runs are recorded in the results store like any `bench run`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+BENCH = str(Path(sys.executable).parent / "bench")
+
+
+def device_name() -> str:
+    import torch
+
+    if torch.cuda.is_available():
+        return f"cuda ({torch.cuda.get_device_name(0)})"
+    return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+
+
+def bench_help(repeats: int = 7) -> None:
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        subprocess.run([BENCH, "--help"], check=True, capture_output=True)
+        times.append(time.perf_counter() - started)
+    print(f"bench --help: median {statistics.median(times):.3f} s, min {min(times):.3f} s over {repeats} runs (target < 0.5 s)")
+
+
+def throughput(dataset: str = "mc_maze_small", objective: str = "mtm", batch_size: int = 16, steps: int = 30) -> None:
+    import resource
+
+    import numpy as np
+    import torch
+
+    from harness.host import Host
+    from harness.predict import make_batch
+    from harness.specs import load_spec
+
+    spec = load_spec(REPO / "specs" / f"ndt_{objective}_{dataset}.yaml")
+    host = Host()
+    data = host.dataset(spec.dataset, spec.dataset_config)
+    objective_ = host.objective(objective, data, spec.objective_config)
+    import dataclasses
+
+    model = host.model("ndt", dataclasses.replace(data.shape(), n_prompts=objective_.n_prompts), spec.model_config)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    model.to(device).train()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    generator = torch.Generator().manual_seed(0)
+    batch = make_batch(data.train, np.arange(batch_size) % data.train.n_trials, data, device)
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    if device == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+
+    def step() -> None:
+        masked = objective_.training_batch(batch, generator)
+        loss = objective_.loss(model(masked.inputs, masked.prompt), masked)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+    for _ in range(3):
+        step()
+    if device == "cuda":
+        torch.cuda.synchronize()
+    started = time.perf_counter()
+    for _ in range(steps):
+        step()
+    if device == "cuda":
+        torch.cuda.synchronize()
+    seconds = time.perf_counter() - started
+    n_parameters = sum(p.numel() for p in model.parameters())
+    print(f"device: {device_name()}")
+    print(f"ndt on {dataset} ({objective}): {n_parameters:,} parameters, batch {batch_size}")
+    print(f"  train throughput: {steps * batch_size / seconds:.1f} trials/s ({1000 * seconds / steps:.1f} ms per step, forward+backward)")
+    if device == "cuda":
+        print(f"  peak GPU memory: {torch.cuda.max_memory_allocated() / 2**20:.1f} MiB")
+    else:
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        print(f"  peak process RSS: {peak / 1024:.1f} MiB (grew {(peak - rss_before) / 1024:.1f} MiB while training)")
+
+
+def _run_spec(spec_path: Path, **overrides) -> dict:
+    from harness.execute import execute
+    from harness.host import Host
+    from harness.specs import load_spec
+
+    spec = load_spec(spec_path).with_overrides(**overrides)
+    started = time.perf_counter()
+    record, _ = execute(Host(), spec, rerun=True)
+    print(f"  ({spec.run_id()}: {time.perf_counter() - started:.0f} s including data and scoring)")
+    return record
+
+
+def curves(dataset: str = "mc_maze_small", seeds: int = 1) -> None:
+    print(f"device: {device_name()}")
+    for objective in ("mtm", "random"):
+        for seed in range(seeds):
+            record = _run_spec(REPO / "specs" / f"ndt_{objective}_{dataset}.yaml", seed=seed)
+            history = record["history"]
+            marks = [30, 60, 120, 180, 300, 450, 600]
+            points = []
+            for mark in marks:
+                seen = [h["best_val_co_bps"] for h in history if h["elapsed"] <= mark]
+                if seen:
+                    points.append(f"{mark:>4.0f}s {seen[-1]:.3f}")
+            metrics = record["metrics"]
+            print(f"ndt/{objective} seed {seed}: best val co-bps {metrics['val_co_bps']['value']:.4f} "
+                  f"after {record['epochs']} epochs, {record['wall_seconds']:.0f} s training ({record['stopped_because']})")
+            print("  best val co-bps by wall time: " + " | ".join(points))
+            masks = {k: v["value"] for k, v in metrics.items() if k.startswith("bps[")}
+            if masks:
+                print("  mask bps (val): " + ", ".join(f"{k} {v:.3f}" for k, v in masks.items()))
+
+
+def synthetic(dataset: str = "lorenz", objective: str = "mtm") -> None:
+    from harness.commands.data import true_rate_predictions
+    from harness.host import Host
+    from harness.metrics import score
+    from harness.specs import RunSpec
+
+    print(f"device: {device_name()}")
+    host = Host()
+    data = host.dataset(dataset)
+    oracle = score(data, true_rate_predictions(data))
+    from harness.execute import execute
+
+    record, _ = execute(host, RunSpec(dataset=dataset, model="ndt", objective=objective), rerun=True)
+    metrics = record["metrics"]
+    model_bps, oracle_bps = metrics["co-bps"]["value"], oracle["co-bps"].value
+    print(f"ndt/{objective} on {dataset}: co-bps {model_bps:.4f} vs oracle {oracle_bps:.4f} "
+          f"= {100 * model_bps / oracle_bps:.1f}% of oracle ({metrics['co-bps']['split']} split), {record['wall_seconds']:.0f} s")
+    for name in ("rate R2", "fp-bps", "vel R2", "psth R2"):
+        if name in metrics and metrics[name]["value"] is not None:
+            print(f"  {name}: {metrics[name]['value']:.4f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("which", choices=["help", "throughput", "curves", "synthetic", "all"])
+    parser.add_argument("--seeds", type=int, default=1)
+    args = parser.parse_args()
+    if args.which in ("help", "all"):
+        bench_help()
+    if args.which in ("throughput", "all"):
+        throughput("mc_maze_small", "mtm")
+        throughput("mc_maze_small", "random")
+    if args.which in ("synthetic", "all"):
+        synthetic()
+    if args.which in ("curves", "all"):
+        curves(seeds=args.seeds)
+
+
+if __name__ == "__main__":
+    main()
