@@ -50,8 +50,8 @@ DEFAULTS = {
         "n_regions": 3,
         "units_per_region": 20,
         "heldout_per_region": 5,
-        "latents_per_region": 16,
-        "gain": 1.4,
+        "latents_per_region": 32,
+        "gain": 1.5,
         "tau_ms": 25.0,
         # Each region drives the next one (in a ring) with its state `lag_ms` ago.
         "coupling": 1.0,
