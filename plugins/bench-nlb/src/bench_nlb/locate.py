@@ -114,3 +114,22 @@ def locate(name: str, config: Mapping[str, Any] | None = None) -> str:
         return str(find_source(name, dict(config or {})).path)
     except BenchError:
         return ""
+
+
+def _locator(name: str):
+    """The registry's locator for one dataset: ``locate(config)`` (the core passes only a config)."""
+
+    def locate_dataset(config: Mapping[str, Any] | None = None) -> str:
+        return locate(name, config)
+
+    locate_dataset.__name__ = f"locate_{name}"
+    return locate_dataset
+
+
+locate_mc_maze = _locator("mc_maze")
+locate_mc_rtt = _locator("mc_rtt")
+locate_area2_bump = _locator("area2_bump")
+locate_dmfc_rsg = _locator("dmfc_rsg")
+locate_mc_maze_large = _locator("mc_maze_large")
+locate_mc_maze_medium = _locator("mc_maze_medium")
+locate_mc_maze_small = _locator("mc_maze_small")

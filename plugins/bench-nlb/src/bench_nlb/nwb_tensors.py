@@ -8,6 +8,8 @@ here match the ones NLB published. ``bench_nlb.compat`` keeps nlb_tools working 
 from __future__ import annotations
 
 import logging
+import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -30,13 +32,15 @@ def open_nwb(path: Path, bin_size_ms: int):
     from bench_nlb.compat import CompatNWBDataset
 
     try:
-        dataset = CompatNWBDataset(str(path))
+        with _quiet_nlb_tools():
+            dataset = CompatNWBDataset(str(path))
     except (OSError, KeyError, ValueError, AttributeError) as error:
         raise DataFileError(path, "file", "an NLB NWB file (units with spike_times and heldout, trials with split)", f"{type(error).__name__}: {error}") from None
     if "split" not in dataset.trial_info:
         raise DataFileError(path, "trials.split", "a trial split column (train / val / test)", "missing")
     if bin_size_ms != dataset.bin_width:
-        dataset.resample(bin_size_ms)
+        with _quiet_nlb_tools():
+            dataset.resample(bin_size_ms)
     return dataset
 
 
@@ -61,21 +65,27 @@ def _conditions(dataset, params: dict, split: str) -> np.ndarray | None:
     return ids[dataset.trial_info["split"] == split].to_numpy(np.int64)
 
 
+@contextmanager
 def _quiet_nlb_tools():
-    # nlb_tools logs a warning per call for things that are expected here (NaN margins, overlaps).
+    """nlb_tools logs a warning per call for expected things (NaN margins, overlapping trials) and
+    trips pandas deprecation warnings on every call; neither is actionable for a user."""
     logging.getLogger("nlb_tools").setLevel(logging.ERROR)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=DeprecationWarning, module="nlb_tools")
+        warnings.filterwarnings("ignore", category=FutureWarning, module="nlb_tools")
+        yield
 
 
 def train_arrays(dataset, name: str) -> dict[str, np.ndarray]:
     """The NLB 'train' trials: held-in/held-out spikes, forward window, behaviour when present."""
     from nlb_tools.make_tensors import PARAMS, make_train_input_tensors
 
-    _quiet_nlb_tools()
     params = PARAMS[name]
-    made = make_train_input_tensors(
-        dataset, name, trial_split="train", save_file=False,
-        include_behavior=_has_behavior(dataset, params), include_forward_pred=True,
-    )
+    with _quiet_nlb_tools():
+        made = make_train_input_tensors(
+            dataset, name, trial_split="train", save_file=False,
+            include_behavior=_has_behavior(dataset, params), include_forward_pred=True,
+        )
     arrays = {field: made[f"train_{key}"] for field, key in _KEYS.items() if f"train_{key}" in made}
     conditions = _conditions(dataset, params, "train")
     if conditions is not None:
@@ -87,13 +97,14 @@ def eval_arrays(dataset, name: str, split: str) -> dict[str, np.ndarray]:
     """Trials of ``split`` as NLB evaluates them: inputs, and targets when the file has them."""
     from nlb_tools.make_tensors import PARAMS, make_eval_input_tensors, make_eval_target_tensors
 
-    _quiet_nlb_tools()
     params = PARAMS[name]
-    made = make_eval_input_tensors(dataset, name, trial_split=split, save_file=False)
+    with _quiet_nlb_tools():
+        made = make_eval_input_tensors(dataset, name, trial_split=split, save_file=False)
     arrays = {field: made[f"eval_{key}"] for field, key in _KEYS.items() if f"eval_{key}" in made}
     if split != "test" and _has_behavior(dataset, params):
         # Targets exist only outside the test split (held-out units, forward window, behaviour).
-        targets = make_eval_target_tensors(dataset, name, train_trial_split="train", eval_trial_split=split, save_file=False)
+        with _quiet_nlb_tools():
+            targets = make_eval_target_tensors(dataset, name, train_trial_split="train", eval_trial_split=split, save_file=False)
         group = next(iter(targets.values()))
         arrays["heldin_forward"] = group["eval_spikes_heldin_forward"]
         arrays["heldout_forward"] = group["eval_spikes_heldout_forward"]

@@ -33,7 +33,7 @@ def bench_register_datasets(register) -> None:
             n_trials=dataset.n_trials,
             n_units=dataset.n_units,
             downloader="bench_nlb.dandi_download:download_dataset",
-            locator="bench_nlb.locate:locate",
+            locator=f"bench_nlb.locate:locate_{dataset.name}",
         )
     register(
         GENERIC,
