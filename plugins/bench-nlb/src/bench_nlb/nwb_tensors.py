@@ -73,6 +73,7 @@ def _quiet_nlb_tools():
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=DeprecationWarning, module="nlb_tools")
         warnings.filterwarnings("ignore", category=FutureWarning, module="nlb_tools")
+        warnings.filterwarnings("ignore", category=DeprecationWarning, module="hdmf")  # reading old NWB files
         yield
 
 
