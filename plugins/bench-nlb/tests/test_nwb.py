@@ -11,6 +11,9 @@ from harness.errors import DataFileError
 from bench_nlb import nwb_tensors
 from bench_nlb.compat import CompatNWBDataset, rebin_spikes
 
+# The official file was written by an older pynwb; reading it warns about a deprecated field.
+pytestmark = pytest.mark.filterwarnings("ignore:The 'manufacturer' field is deprecated:DeprecationWarning")
+
 MAZE_WINDOW_MS = (-250, 450)  # nlb_tools PARAMS: move_onset_time -250..+450 ms
 
 
