@@ -32,7 +32,7 @@ class Split:
 
     heldin (R, T, I), heldout (R, T, O), heldin_forward (R, F, I), heldout_forward (R, F, O),
     behavior (R, T, B), conditions (R,), true_rates (R, T + F, I + O) in spikes per bin,
-    trial_ids (R,) index each trial in the dataset's own trial table.
+    trial_ids (R,) index each trial in the dataset's own trial table, trial_behavior (R, B).
     """
 
     heldin: np.ndarray
@@ -43,6 +43,9 @@ class Split:
     conditions: np.ndarray | None = None
     true_rates: np.ndarray | None = None
     trial_ids: np.ndarray | None = None
+    #: Per-trial behaviour (R, B) where a task has no per-bin signal (dmfc_rsg: is_eye, theta,
+    #: is_short, ts, tp), for metrics such as tp corr.
+    trial_behavior: np.ndarray | None = None
 
     @property
     def n_trials(self) -> int:

@@ -27,6 +27,8 @@ hookspec = pluggy.HookspecMarker(PROJECT_NAME)
 def bench_register_datasets(register: Register) -> None:
     """Register datasets: ``register(name, "pkg.module:load", description=..., defaults=...,
     source=..., bin_sizes_ms=..., n_trials=..., n_units=..., downloader=..., locator=...)``.
+    ``locator`` is called as ``locate(config) -> str`` (where the files are now, "" if absent);
+    ``downloader`` as ``download(name, destination=None)`` (None: BENCH_HOME/data/NAME).
 
     The loader is called as ``load(config)`` with the entry's defaults updated by the run's
     dataset config, and returns :class:`harness.contracts.DatasetTensors`. Every implementation
