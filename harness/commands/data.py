@@ -13,8 +13,9 @@ from harness import hookimpl
 from harness.cli.registry import CommandRegistry
 from harness.cli.state import cli_state
 from harness.contracts import DatasetTensors, Predictions, SplitRates
+from harness.registry import Entry
 
-console = Console(highlight=False)
+console = Console(highlight=False, width=160)
 
 
 def _size(size_bytes: int | None) -> str:
@@ -36,13 +37,13 @@ def list_command(ctx: typer.Context) -> None:
     for entry in host.registries.datasets:
         where = "-"
         if entry.locator:
-            from harness.registry import Entry
-
             locate = Entry(kind="dataset", name=entry.name, loader=entry.locator, plugin=entry.plugin).load()
             try:
-                where = str(locate(dict(entry.defaults)) or "not present (bench data download " + entry.name + ")")
+                where = str(locate(dict(entry.defaults)) or "")
             except Exception as error:  # noqa: BLE001 - a listing must not fail on one dataset
                 where = f"? ({error})"
+            if not where:
+                where = "not on disk yet"
         table.add_row(
             entry.name,
             entry.source or "-",
