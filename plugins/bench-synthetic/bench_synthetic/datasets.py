@@ -54,9 +54,9 @@ def _config_hash(name: str, checked: Mapping[str, Any]) -> str:
     return cache_key("bench-synthetic", GENERATOR_VERSION, name, dict(checked))[:16]
 
 
-# -- what the registry names: per dataset a loader, a locator and a "downloader" ------------------
-# The locator answers where the NWB file of a config is (None until it has been generated); the
-# downloader of a synthetic dataset has nothing to fetch, it generates the file.
+# -- what the registry names: per dataset a loader and a locator ------------------------------
+# The locator answers where the NWB file of a config is (None until it has been generated). There
+# is no downloader: a synthetic dataset is generated on first use.
 
 
 def _entry_points(name: str):
@@ -67,12 +67,9 @@ def _entry_points(name: str):
         path = nwb_path(name, config)
         return path if path.exists() else None
 
-    def generate(config: Mapping[str, Any] | None = None) -> Path:
-        return generate_nwb(name, config)
-
-    return load_dataset, locate, generate
+    return load_dataset, locate
 
 
-load_lorenz, locate_lorenz, generate_lorenz = _entry_points("lorenz")
-load_chaotic_rnn, locate_chaotic_rnn, generate_chaotic_rnn = _entry_points("chaotic_rnn")
-load_multi_region, locate_multi_region, generate_multi_region = _entry_points("multi_region")
+load_lorenz, locate_lorenz = _entry_points("lorenz")
+load_chaotic_rnn, locate_chaotic_rnn = _entry_points("chaotic_rnn")
+load_multi_region, locate_multi_region = _entry_points("multi_region")

@@ -20,6 +20,5 @@ def bench_register_datasets(register) -> None:
             n_trials=n_trials(defaults),
             n_units=n_units(defaults),
             locator=f"bench_synthetic.datasets:locate_{name}",
-            downloader=f"bench_synthetic.datasets:generate_{name}",
             has_ground_truth=True,
         )

@@ -22,7 +22,7 @@ def download_command(
 
     entry = cli_state(ctx).host.registries.datasets.get(name)  # unknown names get suggestions
     if not entry.downloader:
-        raise BenchError(f"dataset '{name}' (plugin {entry.plugin}) has nothing to download: it reads local files")
+        raise BenchError(f"dataset '{name}' (plugin {entry.plugin}) has nothing to download (it reads local files or generates its data on first use)")
     # A downloader is "module:function" called as function(name, destination) (None: the default).
     module_name, _, function_name = entry.downloader.partition(":")
     download = getattr(importlib.import_module(module_name), function_name)
