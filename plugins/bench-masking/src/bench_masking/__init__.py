@@ -1,0 +1,1 @@
+"""bench-masking: NDT's random masked-modelling objective for bench-harness (registered by ``plugin``)."""

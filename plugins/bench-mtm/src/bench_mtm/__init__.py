@@ -1,0 +1,1 @@
+"""bench-mtm: the multi-task masking objective (MtM) for bench-harness (registered by ``plugin``)."""

@@ -1,0 +1,1 @@
+"""bench-ndt: the Neural Data Transformer model for bench-harness (registered by ``plugin``)."""
