@@ -1,0 +1,131 @@
+"""harness.results: the run-record schema, the atomic writer, and reading a store."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+
+from harness import results
+from harness.errors import BenchError
+from harness.metrics import MetricValue
+
+
+def make_record(run_id: str = "run-a", created: str = "2025-01-02T03:04:05+00:00", **changes) -> dict:
+    """A complete, valid version-1 record, as the trainer builds it."""
+    record = {
+        "schema": "bench-harness/run-record",
+        "schema_version": 1,
+        "run_id": run_id,
+        "created": created,
+        "dataset": {"name": "mc_maze_small", "checksum": "abc123", "bin_size_ms": 5, "source": "nlb", "config": {"bin_size_ms": 5}},
+        "model": "ndt",
+        "objective": "masking",
+        "ensembler": None,
+        "hyperparameters": {"model": {"width": 64}, "objective": {"ratio": 0.25}, "train": {"epochs": 3}},
+        "seed": 0,
+        "device": "cpu",
+        "versions": {"harness": "0.1.0", "python": "3.11.9", "torch": "2.13.0", "plugins": {"bench-ndt": "0.1.0"}},
+        "n_parameters": 12345,
+        "wall_seconds": 12.5,
+        "epochs": 3,
+        "status": "complete",
+        "metrics": results.record_metrics(
+            {
+                "co-bps": MetricValue(0.21, "val", 2, [3, 7], "nlb_tools bits_per_spike", True),
+                "vel R2": MetricValue(None, "train+val", 0, [], "no behaviour", True),
+            }
+        ),
+        "paths": {"run_dir": "/runs/run-a", "checkpoint": "/runs/run-a/model.pt", "predictions": "/runs/run-a/predictions.h5", "submission": None},
+        "spec": {"model": "ndt", "objective": "masking"},
+        "search_trial": None,
+    }
+    record.update(changes)
+    return record
+
+
+def test_write_and_read_back(tmp_path):
+    record = make_record()
+    path = results.write_record(record, store=tmp_path)
+    assert path == tmp_path / "run-a.json"
+    assert json.loads(path.read_text()) == record
+    assert results.read_records(tmp_path) == [record]
+    assert [p.name for p in tmp_path.iterdir()] == ["run-a.json"]  # atomic: no temporary left
+
+
+def test_store_defaults_to_bench_home(tmp_path, monkeypatch):
+    monkeypatch.setenv("BENCH_HOME", str(tmp_path))
+    results.write_record(make_record())
+    assert (tmp_path / "results" / "run-a.json").is_file()
+    assert results.find_record("latest")["run_id"] == "run-a"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda r: r.pop("seed"), "'seed': missing"),
+        (lambda r: r.update(sed=1), "'sed': unknown key"),
+        (lambda r: r["dataset"].update(bin_size_ms="5"), "'dataset.bin_size_ms': expected int, found str"),
+        (lambda r: r.update(n_parameters=True), "'n_parameters': expected int, found bool"),
+        (lambda r: r.update(status="running"), "only complete runs"),
+        (lambda r: r.update(created="2025-01-02T03:04:05"), "not in UTC"),
+        (lambda r: r.update(created="yesterday"), "not an ISO-8601 time"),
+        (lambda r: r.update(run_id="../escape"), "not a safe file name"),
+        (lambda r: r.update(schema_version=2), "reads version 1"),
+        (lambda r: r["metrics"]["co-bps"].update(value=float("nan")), "'metrics.co-bps.value': nan is not finite"),
+        (lambda r: r["metrics"]["co-bps"].update(n_trials=5), "'metrics.co-bps.n_trials': 5 but 2 trial ids"),
+        (lambda r: r["metrics"]["co-bps"].pop("split"), "'metrics.co-bps.split': missing"),
+        (lambda r: r["versions"]["plugins"].update({"bench-ndt": 1}), "'versions.plugins.bench-ndt': expected str"),
+        (lambda r: r["spec"].update(when=object()), "not JSON-serialisable"),
+    ],
+)
+def test_invalid_records_are_refused_with_the_field_named(tmp_path, change, message):
+    record = make_record()
+    change(record)
+    with pytest.raises(results.RecordError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        results.write_record(record, store=tmp_path)
+    assert not any(tmp_path.iterdir())
+
+
+def test_corrupt_and_foreign_files_are_skipped_with_a_warning(tmp_path):
+    results.write_record(make_record("good"), store=tmp_path)
+    (tmp_path / "broken.json").write_text("{not json")
+    (tmp_path / "foreign.json").write_text(json.dumps({"hello": "world"}))
+    stale = make_record("renamed")
+    (tmp_path / "other-name.json").write_text(results.canonical_json(stale))
+    invalid = make_record("invalid")
+    invalid["seed"] = "zero"
+    (tmp_path / "invalid.json").write_text(json.dumps(invalid))
+    with pytest.warns(UserWarning) as caught:
+        records = results.read_records(tmp_path)
+    assert [r["run_id"] for r in records] == ["good"]
+    messages = sorted(str(w.message) for w in caught)
+    assert len(messages) == 4
+    assert any("broken.json: not readable JSON" in m for m in messages)
+    assert any("foreign.json: not a bench-harness run record" in m for m in messages)
+    assert any("other-name.json: file name does not match run_id 'renamed'" in m for m in messages)
+    assert any("invalid.json: 'seed': expected int, found str" in m for m in messages)
+
+
+def test_find_record(tmp_path):
+    results.write_record(make_record("2025-a1", created="2025-01-01T00:00:00+00:00"), store=tmp_path)
+    results.write_record(make_record("2025-b2", created="2025-01-03T00:00:00Z"), store=tmp_path)
+    results.write_record(make_record("2025-b3", created="2025-01-02T00:00:00+00:00"), store=tmp_path)
+    assert results.find_record("latest", tmp_path)["run_id"] == "2025-b2"
+    assert results.find_record("2025-a1", tmp_path)["run_id"] == "2025-a1"
+    assert results.find_record("2025-a", tmp_path)["run_id"] == "2025-a1"  # unique prefix
+    with pytest.raises(BenchError, match="ambiguous: 2025-b2, 2025-b3"):
+        results.find_record("2025-b", tmp_path)
+    with pytest.raises(BenchError, match="Did you mean 2025-a1"):
+        results.find_record("2025-a7", tmp_path)
+    with pytest.raises(BenchError, match="no run records yet"):
+        results.find_record("latest", tmp_path / "empty")
+
+
+def test_rewriting_a_run_replaces_its_record(tmp_path):
+    results.write_record(make_record(), store=tmp_path)
+    updated = copy.deepcopy(make_record())
+    updated["wall_seconds"] = 99.0
+    results.write_record(updated, store=tmp_path)
+    assert [r["wall_seconds"] for r in results.read_records(tmp_path)] == [99.0]
