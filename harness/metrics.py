@@ -369,11 +369,11 @@ def _psth_r2(data: DatasetTensors, predictions: Predictions) -> MetricValue:
 
 def _tp_corr(data: DatasetTensors, predictions: Predictions) -> MetricValue:
     name = "tp corr"
-    split_name = "eval" if data.eval.heldout is not None and data.eval.behavior is not None else "val"
+    split_name = "eval" if data.eval.heldout is not None and data.eval.trial_behavior is not None else "val"
     split = data.split(split_name)
-    if split.heldout is None or split.behavior is None:
-        return _missing(name, split_name, f"the {split_name} split lacks held-out spikes or behaviour", split)
-    value = nlb_tp_corr(split.heldout, _all_rates(predictions.split(split_name)), split.behavior)
+    if split.heldout is None or split.trial_behavior is None:
+        return _missing(name, split_name, f"the {split_name} split lacks held-out spikes or per-trial behaviour", split)
+    value = nlb_tp_corr(split.heldout, _all_rates(predictions.split(split_name)), split.trial_behavior)
     return _value(name, value, split_name, split, "nlb_tools speed_tp_correlation")
 
 

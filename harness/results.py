@@ -4,6 +4,8 @@ Records live in ``harness.home.results_dir()`` (or a given folder) as ``<run_id>
 trainer, ensemblers and baselines call :func:`write_record`; leaderboards and ``bench results``
 only read. The schema is checked by hand here (no extra dependency), strictly: an unknown or
 missing key is an error, so a typo in the trainer fails loudly instead of a column going empty.
+Beyond the required keys a record may carry the trainer's ``history`` (numbers per epoch),
+``stopped_because`` and ``hyperparameters.chosen`` (what a closed-form baseline picked).
 """
 
 from __future__ import annotations
@@ -51,6 +53,12 @@ _SCHEMA: dict[str, Any] = {
     "spec": dict,
     "search_trial": (int, None),
 }
+#: Keys a record may carry beyond the required ones (the trainer's own provenance).
+_OPTIONAL: dict[str, Any] = {
+    "stopped_because": (str, None),
+    "history": list,
+}
+_OPTIONAL_HYPERPARAMETERS: dict[str, Any] = {"chosen": dict}
 _METRIC_SCHEMA: dict[str, Any] = {
     "value": (float, int, None),
     "split": str,
@@ -81,18 +89,20 @@ def _matches(value: Any, expected: Any) -> bool:
     return False
 
 
-def _check(mapping: Any, schema: Mapping[str, Any], where: str, problems: list[str]) -> None:
+def _check(mapping: Any, schema: Mapping[str, Any], where: str, problems: list[str], optional: Mapping[str, Any] | None = None) -> None:
     if not isinstance(mapping, dict):
         problems.append(f"'{where or 'record'}': expected an object, found {type(mapping).__name__}")
         return
+    optional = optional or {}
     prefix = f"{where}." if where else ""
-    for key in sorted(set(mapping) - set(schema)):
+    for key in sorted(set(mapping) - set(schema) - set(optional)):
         problems.append(f"'{prefix}{key}': unknown key")
-    for key, expected in schema.items():
+    for key, expected in {**schema, **optional}.items():
         if key not in mapping:
-            problems.append(f"'{prefix}{key}': missing")
+            if key in schema:
+                problems.append(f"'{prefix}{key}': missing")
         elif isinstance(expected, dict):
-            _check(mapping[key], expected, prefix + key, problems)
+            _check(mapping[key], expected, prefix + key, problems, _OPTIONAL_HYPERPARAMETERS if key == "hyperparameters" else None)
         elif not _matches(mapping[key], expected):
             problems.append(f"'{prefix}{key}': expected {_type_name(expected)}, found {type(mapping[key]).__name__}")
 
@@ -100,7 +110,7 @@ def _check(mapping: Any, schema: Mapping[str, Any], where: str, problems: list[s
 def record_problems(record: Any) -> list[str]:
     """Everything wrong with ``record`` against schema version 1; empty when it is valid."""
     problems: list[str] = []
-    _check(record, _SCHEMA, "", problems)
+    _check(record, _SCHEMA, "", problems, _OPTIONAL)
     if problems:
         return problems
     if record["schema"] != RECORD_SCHEMA:
@@ -120,6 +130,9 @@ def record_problems(record: Any) -> list[str]:
     for dist, version in record["versions"]["plugins"].items():
         if not isinstance(version, str):
             problems.append(f"'versions.plugins.{dist}': expected str, found {type(version).__name__}")
+    for position, point in enumerate(record.get("history", [])):
+        if not isinstance(point, dict) or not all(_matches(v, (int, float, None)) for v in point.values()):
+            problems.append(f"'history[{position}]': expected an object of numbers")
     for name, metric in record["metrics"].items():
         where = f"metrics.{name}"
         known = len(problems)

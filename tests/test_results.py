@@ -88,6 +88,16 @@ def test_invalid_records_are_refused_with_the_field_named(tmp_path, change, mess
     assert not any(tmp_path.iterdir())
 
 
+def test_optional_trainer_keys_are_accepted_and_checked(tmp_path):
+    record = make_record(history=[{"epoch": 0.0, "val_co_bps": 0.1}], stopped_because="max epochs")
+    record["hyperparameters"]["chosen"] = {"kernel_sd_ms": 60}
+    results.write_record(record, store=tmp_path)
+    assert results.read_records(tmp_path) == [record]
+    record["history"] = [{"epoch": "first"}]
+    with pytest.raises(results.RecordError, match=r"'history\[0\]': expected an object of numbers"):
+        results.write_record(record, store=tmp_path)
+
+
 def test_corrupt_and_foreign_files_are_skipped_with_a_warning(tmp_path):
     results.write_record(make_record("good"), store=tmp_path)
     (tmp_path / "broken.json").write_text("{not json")
