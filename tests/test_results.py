@@ -3,46 +3,29 @@
 from __future__ import annotations
 
 import copy
+import importlib.util
 import json
+import sys
+from pathlib import Path
 
 import pytest
 
 from harness import results
 from harness.errors import BenchError
-from harness.metrics import MetricValue
 
 
-def make_record(run_id: str = "run-a", created: str = "2025-01-02T03:04:05+00:00", **changes) -> dict:
-    """A complete, valid version-1 record, as the trainer builds it."""
-    record = {
-        "schema": "bench-harness/run-record",
-        "schema_version": 1,
-        "run_id": run_id,
-        "created": created,
-        "dataset": {"name": "mc_maze_small", "checksum": "abc123", "bin_size_ms": 5, "source": "nlb", "config": {"bin_size_ms": 5}},
-        "model": "ndt",
-        "objective": "masking",
-        "ensembler": None,
-        "hyperparameters": {"model": {"width": 64}, "objective": {"ratio": 0.25}, "train": {"epochs": 3}},
-        "seed": 0,
-        "device": "cpu",
-        "versions": {"harness": "0.1.0", "python": "3.11.9", "torch": "2.13.0", "plugins": {"bench-ndt": "0.1.0"}},
-        "n_parameters": 12345,
-        "wall_seconds": 12.5,
-        "epochs": 3,
-        "status": "complete",
-        "metrics": results.record_metrics(
-            {
-                "co-bps": MetricValue(0.21, "val", 2, [3, 7], "nlb_tools bits_per_spike", True),
-                "vel R2": MetricValue(None, "train+val", 0, [], "no behaviour", True),
-            }
-        ),
-        "paths": {"run_dir": "/runs/run-a", "checkpoint": "/runs/run-a/model.pt", "predictions": "/runs/run-a/predictions.h5", "submission": None},
-        "spec": {"model": "ndt", "objective": "masking"},
-        "search_trial": None,
-    }
-    record.update(changes)
-    return record
+def _fixture(name: str):
+    """A module of tests/fixtures (the tests folder is not a package)."""
+    module_name = f"bench_tests_{name}"
+    if module_name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(module_name, Path(__file__).parent / "fixtures" / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[module_name]
+
+
+make_record = _fixture("run_records").make_record
 
 
 def test_write_and_read_back(tmp_path):

@@ -16,17 +16,18 @@ from harness.errors import BenchError
 from harness.submission import load_predictions, save_predictions, score_submission, write_submission
 
 
-def _fixture_module():
-    name = "bench_tests_synthetic_nlb"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).parent / "fixtures" / "synthetic_nlb.py")
+def _fixture_module_named(name: str):
+    """A module of tests/fixtures (the tests folder is not a package)."""
+    module_name = f"bench_tests_{name}"
+    if module_name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(module_name, Path(__file__).parent / "fixtures" / f"{name}.py")
         module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
+        sys.modules[module_name] = module
         spec.loader.exec_module(module)
-    return sys.modules[name]
+    return sys.modules[module_name]
 
 
-fx = _fixture_module()
+fx = _fixture_module_named("synthetic_nlb")
 
 
 def test_predictions_round_trip(tmp_path):
@@ -140,3 +141,42 @@ def test_score_submission_without_a_matching_group(tmp_path):
     fx.write_target(other, tmp_path / "target.h5")
     with pytest.raises(BenchError, match="no group with eval_rates_heldout"):
         score_submission(tmp_path / "submission.h5", tmp_path / "target.h5")
+
+
+def test_submit_and_score_commands(tmp_path, capsys):
+    """bench submit rebuilds the dataset through the host from the record; bench score prints numbers."""
+    import harness.commands.results as commands
+    from harness import results
+    from harness.cli import main
+    from harness.plugins import DEFAULT_PLUGINS
+    from harness.testing import kit_host, make_tiny_dataset
+
+    make_record = _fixture_module_named("run_records").make_record
+    host = kit_host(*(() if commands.__name__ in DEFAULT_PLUGINS else (commands,)))
+    data = make_tiny_dataset(seed=0)
+    predictions = fx.make_predictions(data)
+    save_predictions(predictions, tmp_path / "run" / "predictions.h5")
+    record = make_record("tiny-run")
+    record["dataset"] = {"name": data.name, "checksum": data.checksum, "bin_size_ms": data.bin_size_ms, "source": data.source, "config": {"seed": 0}}
+    record["paths"] = {"run_dir": str(tmp_path / "run"), "checkpoint": None, "predictions": "predictions.h5", "submission": None}
+    results.write_record(record, store=tmp_path / "store")
+
+    submission = tmp_path / "out.h5"
+    assert main(["submit", "latest", "--store", str(tmp_path / "store"), "--output", str(submission)], host=host) == 0
+    printed = capsys.readouterr().out
+    assert "eval_rates_heldout (8, 20, 4)" in printed and "train_rates_heldin (40, 20, 12)" in printed
+    with h5py.File(submission) as file:
+        np.testing.assert_array_equal(file[data.submission_name]["eval_rates_heldout"][()], predictions.eval.heldout)
+
+    fx.write_target(data, tmp_path / "target.h5")
+    assert main(["score", str(submission), str(tmp_path / "target.h5")], host=host) == 0
+    expected = score_submission(submission, tmp_path / "target.h5")[data.submission_name]["co-bps"]
+    assert f"{expected:.4f}" in capsys.readouterr().out
+
+    # a run whose data no longer loads the same way is refused, with the reason
+    record["dataset"]["checksum"] = "0" * 64
+    record["run_id"] = "tiny-stale"
+    record["created"] = "2030-01-01T00:00:00+00:00"
+    results.write_record(record, store=tmp_path / "store")
+    assert main(["submit", "tiny-stale", "--store", str(tmp_path / "store"), "--output", str(submission)], host=host) == 1
+    assert "checksum" in capsys.readouterr().err

@@ -1,0 +1,133 @@
+"""``bench results``, ``bench leaderboard``, ``bench submit`` and ``bench score``.
+
+Everything heavy (numpy, h5py, nlb_tools, matplotlib) is imported inside the commands, so
+registering them keeps ``bench --help`` fast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from harness import hookimpl
+from harness.cli.registry import CommandRegistry
+from harness.cli.state import cli_state
+from harness.errors import BenchError
+
+console = Console(highlight=False, width=160)
+
+StoreOption = Annotated[
+    Optional[Path],
+    typer.Option("--store", help="The results store to read (default: $BENCH_HOME/results)."),
+]
+
+
+def _value(record: dict, metric: str) -> str:
+    entry = record["metrics"].get(metric)
+    if entry is None or entry["value"] is None:
+        return "-"
+    return f"{entry['value']:.4f} ({entry['split']})"
+
+
+def results_command(
+    store: StoreOption = None,
+    dataset: Annotated[Optional[str], typer.Option("--dataset", "-d", help="Only runs on this dataset.")] = None,
+) -> None:
+    """List the run records in the results store, oldest first."""
+    from harness.home import results_dir
+    from harness.results import read_records
+
+    records = [r for r in read_records(store) if dataset is None or r["dataset"]["name"] == dataset]
+    table = Table(title=f"bench results ({store or results_dir()})")
+    for column in ("run id", "created", "dataset", "model", "objective", "seed", "co-bps", "val_co_bps", "train time"):
+        table.add_column(column)
+    for record in records:
+        table.add_row(
+            record["run_id"],
+            record["created"],
+            record["dataset"]["name"],
+            record["model"],
+            record["objective"] or "-",
+            str(record["seed"]),
+            _value(record, "co-bps"),
+            _value(record, "val_co_bps"),
+            f"{record['wall_seconds']:.1f} s",
+        )
+    console.print(table)
+    if not records:
+        console.print("no run records" + (f" on dataset {dataset}" if dataset else "") + " yet: bench run adds them")
+
+
+def leaderboard_command(
+    store: StoreOption = None,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder to write the leaderboards to.")] = Path("leaderboards"),
+) -> None:
+    """Regenerate the leaderboards (Markdown tables, PNG plots, record copies) from the results store."""
+    from harness.leaderboard import generate
+
+    written = generate(store, output)
+    tables = [path for path in written if path.suffix in (".md", ".png")]
+    copies = len(written) - len(tables)
+    for path in tables:
+        console.print(f"wrote {path}")
+    console.print(f"copied {copies} run records to {output / 'records'}")
+
+
+def submit_command(
+    ctx: typer.Context,
+    run_id: Annotated[str, typer.Argument(help="A run id (or a unique prefix), or 'latest'.")] = "latest",
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Submission file (default: <run id>-submission.h5).")] = None,
+    store: StoreOption = None,
+) -> None:
+    """Write a run's predictions as an NLB/EvalAI submission file."""
+    from harness.results import find_record
+    from harness.submission import load_predictions, write_submission
+
+    record = find_record(run_id, store)
+    dataset = record["dataset"]
+    data = cli_state(ctx).host.dataset(dataset["name"], dataset["config"])
+    if data.checksum != dataset["checksum"]:
+        raise BenchError(
+            f"dataset '{dataset['name']}' now loads with checksum {data.checksum[:12]}, but run {record['run_id']} "
+            f"was trained on {dataset['checksum'][:12]}: its predictions may not match these trials"
+        )
+    predictions_path = Path(record["paths"]["predictions"])
+    if not predictions_path.is_absolute():
+        predictions_path = Path(record["paths"]["run_dir"]) / predictions_path
+    predictions = load_predictions(predictions_path)
+    output = output if output is not None else Path(f"{record['run_id']}-submission.h5")
+    shapes = write_submission(data, predictions, output)
+    console.print(f"wrote {output}: group '{data.submission_name}' from run {record['run_id']}")
+    for name, shape in shapes.items():
+        console.print(f"  {name} {shape} float32")
+
+
+def score_command(
+    submission: Annotated[Path, typer.Argument(help="A submission h5 (bench submit writes one).")],
+    target: Annotated[Path, typer.Argument(help="An NLB eval-target h5 (at least eval_spikes_heldout).")],
+) -> None:
+    """Score a submission file against a target file with nlb_tools."""
+    from harness.metrics import HIGHER_IS_BETTER
+    from harness.submission import score_submission
+
+    scores = score_submission(submission, target)
+    table = Table(title=f"{submission.name} against {target.name}")
+    for column in ("dataset", "metric", "value"):
+        table.add_column(column, justify="right" if column == "value" else "left")
+    for group, metrics in scores.items():
+        for metric, value in metrics.items():
+            arrow = "↑" if HIGHER_IS_BETTER.get(metric, True) else "↓"
+            table.add_row(group, f"{metric} {arrow}", f"{value:.4f}")
+    console.print(table)
+
+
+@hookimpl
+def bench_register_commands(cli: CommandRegistry) -> None:
+    cli.app.command("results")(results_command)
+    cli.app.command("leaderboard")(leaderboard_command)
+    cli.app.command("submit")(submit_command)
+    cli.app.command("score")(score_command)

@@ -1,0 +1,178 @@
+"""harness.leaderboard: tables and plots generated from a fixture store, byte for byte."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness import leaderboard, results
+from harness.metrics import MetricValue
+
+
+def _fixture(name: str):
+    """A module of tests/fixtures (the tests folder is not a package)."""
+    module_name = f"bench_tests_{name}"
+    if module_name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(module_name, Path(__file__).parent / "fixtures" / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[module_name]
+
+
+make_record = _fixture("run_records").make_record
+
+
+def run(run_id: str, model: str, objective: str | None, seed: int, co_bps: float | None, *, day: int = 1, dataset: str = "mc_maze_small", vel: float | None = 0.5, seconds: float = 30.0, params: int = 1000) -> dict:
+    metrics = {
+        "co-bps": MetricValue(co_bps, "val", 2, [3, 7], "nlb_tools bits_per_spike" if co_bps is not None else "diverged", True),
+        "vel R2": MetricValue(vel, "train+val", 4, [0, 3, 5, 7], "5-fold cross-validation" if vel is not None else "no behaviour", True),
+        "val_co_bps": MetricValue(co_bps, "val", 2, [3, 7], "", True),
+    }
+    record = make_record(
+        run_id,
+        created=f"2025-01-{day:02d}T00:00:{seed:02d}+00:00",
+        model=model,
+        objective=objective,
+        seed=seed,
+        wall_seconds=seconds,
+        n_parameters=params,
+        metrics=results.record_metrics(metrics),
+    )
+    record["dataset"] = dict(record["dataset"], name=dataset, checksum=f"sum-{dataset}")
+    return record
+
+
+@pytest.fixture
+def store(tmp_path):
+    folder = tmp_path / "store"
+    for record in [
+        run("ndt-s0", "ndt", "masking", 0, 0.30, seconds=100, params=50_000),
+        run("ndt-s1", "ndt", "masking", 1, 0.34, seconds=120, params=50_000),
+        run("ndt-mtm-s0", "ndt", "mtm", 0, 0.31, seconds=200, params=52_000, vel=None),
+        run("smooth-s0", "smoothing", None, 0, 0.12, seconds=4, params=0),
+        run("bad-s0", "rnn", "masking", 0, None, seconds=10),
+        run("lorenz-ndt", "ndt", "masking", 0, 0.5, dataset="lorenz"),
+        # an older run of the same row and seed: the newer ndt-s0 supersedes it
+        run("ndt-s0-old", "ndt", "masking", 0, 0.10, day=0 + 1, seconds=90) | {"created": "2024-12-31T00:00:00+00:00"},
+    ]:
+        results.write_record(record, store=folder)
+    return folder
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_generating_twice_gives_identical_bytes(store, tmp_path):
+    first = tmp_path / "first"
+    leaderboard.generate(store, first)
+    before = _files(first)
+    leaderboard.generate(store, first)
+    assert _files(first) == before
+    elsewhere = tmp_path / "somewhere" / "else"
+    leaderboard.generate(store, elsewhere)
+    assert _files(elsewhere) == before  # nothing depends on where it is written
+    assert set(before) == {
+        "index.md", "mc_maze_small.md", "mc_maze_small.png", "lorenz.md", "lorenz.png",
+        *(f"records/{run_id}.json" for run_id in ("ndt-s0", "ndt-s1", "ndt-mtm-s0", "smooth-s0", "bad-s0", "lorenz-ndt", "ndt-s0-old")),
+    }
+
+
+def test_regenerating_from_the_copied_records_gives_the_same_files(store, tmp_path):
+    output = tmp_path / "boards"
+    leaderboard.generate(store, output)
+    again = tmp_path / "again"
+    leaderboard.generate(output / "records", again)
+    assert _files(again) == _files(output)
+    leaderboard.generate(output / "records", output)  # the store is the output's own records
+    assert _files(again) == _files(output)
+
+
+def test_table_content(store, tmp_path):
+    leaderboard.generate(store, tmp_path / "out")
+    text = (tmp_path / "out" / "mc_maze_small.md").read_text()
+    assert text.startswith(leaderboard.GENERATED_MARKER)
+    assert "bench leaderboard" in text
+    lines = [line for line in text.splitlines() if line.startswith("| ")]
+    header, rows = lines[0], lines[1:]
+    assert header.split(" | ")[3:6] == ["co-bps ↑", "val_co_bps ↑", "vel R2 ↑"]
+    # the smoothing baseline first even though it ranks 4th; then by mean co-bps; unranked last
+    assert [row.split(" | ")[1] for row in rows] == ["smoothing", "ndt", "ndt", "rnn"]
+    assert [row.split(" | ")[0] for row in rows] == ["| 3", "| 1", "| 2", "| —"]
+    smoothing, ndt_masking, ndt_mtm, rnn = rows
+    assert "| masking | 0.3200 ± 0.0283 |" in ndt_masking  # seeds 0 and 1: 0.30, 0.34 (the old 0.10 is superseded)
+    assert "| 2 | 50,000 | 1.8 min |" in ndt_masking
+    assert "| mtm | 0.3100 | 0.3100 | — |" in ndt_mtm
+    assert "| 4.0 s |" in smoothing
+    assert rnn.split(" | ")[3] == "—"
+    # provenance: every run id used, the superseded one named as not counted
+    for run_id in ("ndt-s0", "ndt-s1", "ndt-mtm-s0", "smooth-s0", "bad-s0"):
+        assert f"`{run_id}`" in text
+    assert "not counted: `ndt-s0-old`" in text
+    assert "- **vel R2** on train+val (4 trials): 5-fold cross-validation" in text
+    assert "- rnn × masking, **co-bps**, seed 0: diverged" in text
+    assert "- ndt × mtm, **vel R2**, seed 0: no behaviour" in text
+    assert "lorenz" not in text
+    index = (tmp_path / "out" / "index.md").read_text()
+    assert "| mc_maze_small | 5 ms | 5 | ndt × masking | 0.3200 | [mc_maze_small.md](mc_maze_small.md) |" in index
+    assert "[lorenz.md](lorenz.md)" in index
+
+
+def test_the_plot_is_a_png(store, tmp_path):
+    leaderboard.generate(store, tmp_path / "out")
+    assert (tmp_path / "out" / "mc_maze_small.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert b"Software" not in (tmp_path / "out" / "mc_maze_small.png").read_bytes()
+
+
+def test_stale_outputs_are_removed(store, tmp_path):
+    output = tmp_path / "out"
+    leaderboard.generate(store, output)
+    (output / "notes.md").write_text("my own notes\n")  # not generated: kept
+    (store / "lorenz-ndt.json").unlink()
+    leaderboard.generate(store, output)
+    assert not (output / "lorenz.md").exists() and not (output / "lorenz.png").exists()
+    assert not (output / "records" / "lorenz-ndt.json").exists()
+    assert (output / "notes.md").exists()
+
+
+def test_same_name_with_different_data_gets_separate_tables(tmp_path):
+    store = tmp_path / "store"
+    one = run("a", "ndt", "masking", 0, 0.2)
+    two = run("b", "ndt", "masking", 0, 0.3)
+    two["dataset"]["checksum"] = "another-checksum"
+    for record in (one, two):
+        results.write_record(record, store=store)
+    leaderboard.generate(store, tmp_path / "out")
+    names = sorted(p.name for p in (tmp_path / "out").glob("*.md"))
+    assert names == ["index.md", "mc_maze_small-another-.md", "mc_maze_small-sum-mc_m.md"]
+
+
+def test_empty_store(tmp_path):
+    written = leaderboard.generate(tmp_path / "nothing", tmp_path / "out")
+    assert written == [tmp_path / "out" / "index.md"]
+    assert "No run records yet." in (tmp_path / "out" / "index.md").read_text()
+
+
+def commands_host(*extra):
+    """A host with the results commands, whether or not DEFAULT_PLUGINS lists them yet."""
+    import harness.commands.results as commands
+    from harness.plugins import DEFAULT_PLUGINS
+    from harness.testing import kit_host
+
+    return kit_host(*extra, *(() if commands.__name__ in DEFAULT_PLUGINS else (commands,)))
+
+
+def test_leaderboard_and_results_commands(store, tmp_path, monkeypatch, capsys):
+    from harness.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["leaderboard", "--store", str(store)], host=commands_host()) == 0
+    assert (tmp_path / "leaderboards" / "index.md").is_file()
+    assert "copied 7 run records" in capsys.readouterr().out
+    assert main(["results", "--store", str(store), "--dataset", "lorenz"], host=commands_host()) == 0
+    out = capsys.readouterr().out
+    assert "lorenz-ndt" in out and "ndt-s1" not in out
