@@ -31,8 +31,8 @@ def merged_config(entry: Entry, config: Mapping[str, Any] | None) -> dict[str, A
     """The entry's defaults updated by ``config``; unknown keys are refused with the known ones."""
     merged = dict(entry.defaults)
     for key, value in (config or {}).items():
-        if entry.defaults and key not in entry.defaults:
-            known = ", ".join(sorted(entry.defaults))
+        if key not in entry.defaults:
+            known = ", ".join(sorted(entry.defaults)) or "none"
             raise BenchError(f"{entry.kind} '{entry.name}' has no option '{key}'. Known options: {known}")
         merged[key] = value
     return merged

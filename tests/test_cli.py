@@ -77,7 +77,7 @@ def test_validate_names_the_bad_key(tmp_path, capsys):
     assert main(["validate", str(good)], host=host) == 0
     assert main(["validate", str(tmp_path)], host=kit_host(KitComponentsPlugin())) == 1
     out = capsys.readouterr()
-    assert "bad.yaml: key 'model_config'" in out.out
+    assert "bad.yaml: key 'model_config.widht'" in out.out
     assert "1 of 2 spec(s) invalid" in out.err
 
 

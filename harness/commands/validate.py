@@ -12,10 +12,10 @@ from harness import hookimpl
 from harness.cli.registry import CommandRegistry
 from harness.cli.state import cli_state
 from harness.errors import BenchError, SpecError
-from harness.host import Host, merged_config
+from harness.host import Host
 from harness.specs import RunSpec, load_spec
 
-console = Console(highlight=False)
+console = Console(highlight=False, soft_wrap=True)
 
 
 def check_spec(host: Host, spec: RunSpec, source: str) -> None:
@@ -25,9 +25,13 @@ def check_spec(host: Host, spec: RunSpec, source: str) -> None:
         checks.append(("objective", spec.objective, spec.objective_config, host.registries.objectives))
     for key, name, config, registry in checks:
         try:
-            merged_config(registry.get(name), config)
+            entry = registry.get(name)
         except BenchError as error:
-            raise SpecError(source, key if name not in registry else f"{key}_config", str(error)) from None
+            raise SpecError(source, key, str(error)) from None
+        for option in config:
+            if option not in entry.defaults:
+                known = ", ".join(sorted(entry.defaults)) or "none"
+                raise SpecError(source, f"{key}_config.{option}", f"{key} '{name}' has no such option. Known options: {known}")
     try:
         host.resolve_dataset(spec.dataset, spec.dataset_config)
     except BenchError as error:
