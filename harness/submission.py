@@ -163,6 +163,7 @@ def score_submission(submission_path: str | Path, target_path: str | Path) -> di
     scored by the same nlb_tools functions on whatever they carry, co-bps at least.
     """
     import h5py
+    from threadpoolctl import threadpool_limits
 
     from harness.metrics import nlb_evaluate, nlb_group_scores
 
@@ -170,7 +171,8 @@ def score_submission(submission_path: str | Path, target_path: str | Path) -> di
         if not Path(path).is_file():
             raise BenchError(f"{path}: no such file")
     scores: dict[str, dict[str, float]] = {}
-    with h5py.File(submission_path, "r") as submission_file, h5py.File(target_path, "r") as target_file:
+    # one BLAS thread, as in harness.metrics.score: nlb's small ridge fits run faster that way
+    with threadpool_limits(limits=1), h5py.File(submission_path, "r") as submission_file, h5py.File(target_path, "r") as target_file:
         for group_name in sorted(submission_file):
             if "eval_rates_heldout" not in submission_file[group_name]:
                 continue

@@ -1,0 +1,1 @@
+"""bench-smoothing: NLB'21's spike-smoothing baseline for bench-harness (registered by ``plugin``)."""
