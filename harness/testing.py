@@ -147,6 +147,9 @@ class CoSmoothingObjective:
     eval_masks = ("co-smoothing",)
 
     def training_batch(self, batch: Batch, generator) -> MaskedBatch:
+        return self.inference_batch(batch)
+
+    def inference_batch(self, batch: Batch) -> MaskedBatch:
         from harness.views import cosmoothing_view
 
         return cosmoothing_view(batch)
@@ -156,10 +159,8 @@ class CoSmoothingObjective:
 
         return masked_poisson_nll(log_rates, masked.targets, masked.loss_mask)
 
-    inference_batch = training_batch
-
     def eval_batch(self, batch: Batch, mask: str) -> MaskedBatch:
-        return self.training_batch(batch, None)
+        return self.inference_batch(batch)
 
 
 def reference_model(shape: ModelShape):

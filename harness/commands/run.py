@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from harness import hookimpl
@@ -69,7 +70,7 @@ def print_record(record: dict) -> None:
         table.add_column(column)
     for name, metric in record["metrics"].items():
         value = "n/a" if metric["value"] is None else f"{metric['value']:.4f}"
-        table.add_row(name, value, metric["split"], str(metric["n_trials"]), metric.get("note", ""))
+        table.add_row(escape(name), value, metric["split"], str(metric["n_trials"]), escape(metric.get("note", "")))
     console.print(table)
     headline = record["metrics"].get("co-bps") or record["metrics"].get("val_co_bps")
     if headline and headline["value"] is not None:
