@@ -63,7 +63,7 @@ class SmoothingGLM(torch.nn.Module):
         self.register_buffer("feature_scale", torch.ones(shape.n_heldin))
         self.register_buffer("weights", torch.zeros(shape.n_heldout, shape.n_heldin))
         self.register_buffer("intercept", torch.zeros(shape.n_heldout))
-        self.register_buffer("forward_log_rates", torch.zeros(shape.n_forward, units))
+        self.register_buffer("forward_log_rates", torch.zeros(units))  # one per unit, every forward bin
         self.register_buffer("fitted", torch.tensor(False))
 
     # -- prediction ------------------------------------------------------------------------------
@@ -80,7 +80,7 @@ class SmoothingGLM(torch.nn.Module):
         heldout = features @ self.weights.T + self.intercept
         heldin = torch.log(smoothed.clamp_min(self.rate_floor))
         observed = torch.cat([heldin, heldout], dim=-1)
-        forward = self.forward_log_rates.expand(spikes.shape[0], -1, -1)
+        forward = self.forward_log_rates.expand(spikes.shape[0], shape.n_forward, -1)
         return torch.cat([observed, forward], dim=1)
 
     # -- fitting ---------------------------------------------------------------------------------
@@ -153,7 +153,7 @@ class SmoothingGLM(torch.nn.Module):
         """Copy the chosen fit into the buffers (keeping their dtype and device)."""
 
         def put(buffer: torch.Tensor, value) -> None:
-            buffer.copy_(torch.as_tensor(np.array(value), dtype=buffer.dtype))  # a copy: views may be read-only
+            buffer.copy_(torch.as_tensor(np.asarray(value), dtype=buffer.dtype))
 
         put(self.kernel_sd_bins, chosen["kernel_sd_ms"] / self.shape.bin_size_ms)
         put(self.feature_mean, chosen["mean"])
@@ -163,8 +163,7 @@ class SmoothingGLM(torch.nn.Module):
             put(self.intercept, chosen["intercepts"])
         if self.shape.n_forward and train.heldin_forward is not None and train.heldout_forward is not None:
             counts = np.concatenate([train.heldin_forward, train.heldout_forward], axis=-1).astype(np.float64)
-            unit_means = np.maximum(counts.mean(axis=(0, 1)), self.rate_floor)
-            put(self.forward_log_rates, np.broadcast_to(np.log(unit_means), self.forward_log_rates.shape))
+            put(self.forward_log_rates, np.log(np.maximum(counts.mean(axis=(0, 1)), self.rate_floor)))
         self.fitted.fill_(True)
 
 
