@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import platform
 import shutil
 from dataclasses import asdict, replace
@@ -141,13 +142,17 @@ def execute(
             "torch": torch.__version__,
             "plugins": {info.distribution: info.version for info in report.loaded if not info.builtin},
         },
-        "n_parameters": int(sum(p.numel() for p in model.parameters())),
+        # closed-form baselines keep what they fitted in buffers, not parameters
+        "n_parameters": int(sum(t.numel() for t in (model.buffers() if model_entry.direct_fit else model.parameters()))),
         "wall_seconds": round(outcome.wall_seconds, 3),
         "epochs": outcome.epochs,
         "status": "complete",
         "stopped_because": outcome.stopped_because,
         "history": [
-            {key: round(float(point[key]), 5) for key in ("epoch", "train_loss", "val_co_bps", "best_val_co_bps", "elapsed")}
+            {
+                key: round(float(point[key]), 5) if math.isfinite(float(point[key])) else None
+                for key in ("epoch", "train_loss", "val_co_bps", "best_val_co_bps", "elapsed")
+            }
             for point in outcome.history
         ],
         "metrics": record_metrics(metrics),

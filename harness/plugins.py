@@ -30,6 +30,7 @@ DEFAULT_PLUGINS = (
     "harness.commands.plugins",
     "harness.commands.validate",
     "harness.commands.data",
+    "harness.commands.results",
 )
 
 
