@@ -193,8 +193,19 @@ def _train_steps(model, objective, batch: Batch, steps: int, seed: int = 0) -> l
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        losses.append(float(loss))
+        losses.append(loss.item())
     return losses
+
+
+@pytest.fixture(scope="session")
+def bench_kit_host():
+    """A Host with the installed plugins and the kit's tiny dataset, shared by contract tests."""
+    return kit_host()
+
+
+@pytest.fixture(scope="session")
+def bench_tiny_dataset() -> DatasetTensors:
+    return make_tiny_dataset()
 
 
 class ModelContract:
@@ -204,13 +215,13 @@ class ModelContract:
     config: ClassVar[Mapping[str, Any]] = {}
     steps: ClassVar[int] = 40
 
-    @pytest.fixture(scope="class")
-    def host(self):
-        return kit_host()
+    @pytest.fixture
+    def host(self, bench_kit_host):
+        return bench_kit_host
 
-    @pytest.fixture(scope="class")
-    def data(self):
-        return make_tiny_dataset()
+    @pytest.fixture
+    def data(self, bench_tiny_dataset):
+        return bench_tiny_dataset
 
     def build(self, host, data: DatasetTensors, seed: int = 0, n_prompts: int = 2):
         import dataclasses
@@ -289,13 +300,13 @@ class ObjectiveContract:
     config: ClassVar[Mapping[str, Any]] = {}
     steps: ClassVar[int] = 60
 
-    @pytest.fixture(scope="class")
-    def host(self):
-        return kit_host()
+    @pytest.fixture
+    def host(self, bench_kit_host):
+        return bench_kit_host
 
-    @pytest.fixture(scope="class")
-    def data(self):
-        return make_tiny_dataset()
+    @pytest.fixture
+    def data(self, bench_tiny_dataset):
+        return bench_tiny_dataset
 
     def build(self, host, data):
         return host.objective(self.name, data, dict(self.config))
@@ -359,9 +370,9 @@ class EnsemblerContract:
     name: ClassVar[str]
     config: ClassVar[Mapping[str, Any]] = {}
 
-    @pytest.fixture(scope="class")
-    def host(self):
-        return kit_host()
+    @pytest.fixture
+    def host(self, bench_kit_host):
+        return bench_kit_host
 
     @staticmethod
     def candidates(data: DatasetTensors, n: int = 3) -> list[Predictions]:
