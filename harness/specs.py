@@ -50,6 +50,9 @@ class TrainConfig:
     max_minutes: float | None = None
     #: Validate (and checkpoint) every this many epochs.
     eval_every: int = 1
+    #: Exponential moving average of the weights (0 turns it off); validation, checkpoints and
+    #: predictions use the averaged weights, which generalise better on small datasets.
+    ema_decay: float = 0.0
 
 
 #: Keys that change how long or where a run goes, not what it computes: left out of the run id,

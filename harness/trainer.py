@@ -81,6 +81,12 @@ def train(
     total_steps = steps_per_epoch * max(1, config.epochs)
     warmup_steps = steps_per_epoch * config.warmup_epochs
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: lr_factor(step, warmup_steps, total_steps))
+    averaged = None
+    if config.ema_decay:
+        from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+        averaged = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(config.ema_decay), use_buffers=True)
+    evaluated = model if averaged is None else averaged.module
 
     start_epoch, best, best_epoch, elapsed, history, resumed = 0, -math.inf, -1, 0.0, [], None
     if run.last_checkpoint.exists():
@@ -89,6 +95,8 @@ def train(
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         generator.set_state(state["generator"])
+        if averaged is not None:
+            averaged.load_state_dict(state["averaged"])
         restore_rng_state(state["rng"])
         start_epoch = resumed = int(state["epoch"]) + 1
         best, best_epoch = float(state["best_val_co_bps"]), int(state["best_epoch"])
@@ -113,11 +121,13 @@ def train(
                 torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
             optimizer.step()
             scheduler.step()
+            if averaged is not None:
+                averaged.update_parameters(model)
             losses.append(loss.item())
         last_epoch = epoch == config.epochs - 1
         if (epoch + 1) % max(1, config.eval_every) and not last_epoch:
             continue
-        val_co_bps = masked_bps(model, objective.inference_batch, val_batch, val_mask)
+        val_co_bps = masked_bps(evaluated, objective.inference_batch, val_batch, val_mask)
         metrics = {
             "train_loss": float(np.mean(losses)),
             "val_co_bps": val_co_bps,
@@ -126,12 +136,14 @@ def train(
         }
         if val_co_bps > best:
             best, best_epoch = val_co_bps, epoch
-            save_checkpoint({"model": model.state_dict(), "epoch": epoch, "run_id": run.run_id}, run.best_checkpoint)
+            save_checkpoint({"model": evaluated.state_dict(), "epoch": epoch, "run_id": run.run_id}, run.best_checkpoint)
         metrics["best_val_co_bps"] = best
         history.append({"epoch": float(epoch), **metrics})
         elapsed = time.perf_counter() - clock
+        extra = {} if averaged is None else {"averaged": averaged.state_dict()}
         save_checkpoint(
             {
+                **extra,
                 "model": model.state_dict(),
                 "optimizer": optimizer.state_dict(),
                 "scheduler": scheduler.state_dict(),
