@@ -109,7 +109,8 @@ def info_command(
 
         for metric, value in score(data, oracle).items():
             if value.value is not None:
-                console.print(f"oracle {metric}: {value.value:.4f} ({value.split}, {value.n_trials} trials)")
+                label = metric if metric.startswith("oracle") else f"oracle {metric}"
+                console.print(f"{label}: {value.value:.4f} ({value.split}, {value.n_trials} trials)")
 
 
 @hookimpl

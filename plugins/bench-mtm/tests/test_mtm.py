@@ -142,7 +142,7 @@ def test_eval_masks_are_fixed_and_score_what_they_name():
     assert (inter.inputs[:, :T, REGION["B"]] == 0).all()
     intra = mtm.eval_batch(batch, "intra-region:A")
     units = intra.loss_mask[0, 0, :I]
-    assert units.sum() == round(0.3 * 6) and not units[REGION["B"]].any()
+    assert units.sum() == round(DEFAULTS["mask_ratio"] * 6) and not units[REGION["B"]].any()
     assert (intra.inputs[:, :T, REGION["B"]] == 0).all()
     assert torch.equal(intra.loss_mask, mtm.eval_batch(batch, "intra-region:A").loss_mask)
     with pytest.raises(KeyError, match="inter-region:A"):
