@@ -44,7 +44,8 @@ def bench_register_models(register: Register) -> None:
     and the merged config, and returns a ``torch.nn.Module`` honouring
     :class:`harness.contracts.RateModel`. A closed-form baseline registers with
     ``direct_fit=True`` and implements :class:`harness.contracts.DirectFit`; the trainer then fits
-    it without an objective. Every implementation is called.
+    it without an objective. ``train_defaults`` (TrainConfig keys) are the trainer settings the
+    model is tuned for; ``bench run`` without a spec starts from them. Every implementation is called.
     """
 
 

@@ -73,6 +73,9 @@ class ModelEntry(Entry):
     """A model; ``direct_fit`` marks closed-form baselines, which the trainer fits without an objective."""
 
     direct_fit: bool = False
+    #: Trainer settings (harness.specs.TrainConfig keys) the model is tuned for: ``bench run``
+    #: without a spec starts from them; command-line options still override.
+    train_defaults: Mapping[str, Any] = field(default_factory=dict)
 
 
 E = TypeVar("E", bound=Entry)

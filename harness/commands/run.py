@@ -41,7 +41,12 @@ def run_command(
     """Train and score a model; an interrupted run resumes when started again with the same settings."""
     from harness.execute import execute
 
-    spec = load_spec(spec_file) if spec_file is not None else RunSpec()
+    host = cli_state(ctx).host
+    if spec_file is not None:
+        spec = load_spec(spec_file)
+    else:  # start from what the model is tuned for; options below still override
+        spec = RunSpec()
+        spec = spec.with_overrides(train=dict(host.registries.models.get(model or spec.model).train_defaults))
     overrides = parse_assignments(assignments)
     spec = spec.with_overrides(
         dataset=dataset,
@@ -54,7 +59,6 @@ def run_command(
         objective_config={**spec.objective_config, **overrides.get("objective", {})},
         train={"max_minutes": max_minutes, "epochs": epochs, "lr": lr, "batch_size": batch_size, **overrides.get("train", {})},
     )
-    host = cli_state(ctx).host
     with _LiveProgress(spec, enabled=progress) as live:
         record, outcome = execute(host, spec, rerun=rerun, on_epoch=live.update, on_status=live.say)
     if outcome is None:
