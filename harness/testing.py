@@ -208,12 +208,8 @@ def bench_tiny_dataset() -> DatasetTensors:
     return make_tiny_dataset()
 
 
-class ModelContract:
-    """Contract tests for a registered model (subclass and set ``name``)."""
-
-    name: ClassVar[str]
-    config: ClassVar[Mapping[str, Any]] = {}
-    steps: ClassVar[int] = 40
+class _KitFixtures:
+    """The kit's host and tiny dataset under the names contract tests use."""
 
     @pytest.fixture
     def host(self, bench_kit_host):
@@ -222,6 +218,14 @@ class ModelContract:
     @pytest.fixture
     def data(self, bench_tiny_dataset):
         return bench_tiny_dataset
+
+
+class ModelContract(_KitFixtures):
+    """Contract tests for a registered model (subclass and set ``name``)."""
+
+    name: ClassVar[str]
+    config: ClassVar[Mapping[str, Any]] = {}
+    steps: ClassVar[int] = 40
 
     def build(self, host, data: DatasetTensors, seed: int = 0, n_prompts: int = 2):
         import dataclasses
@@ -293,20 +297,12 @@ class ModelContract:
             assert torch.allclose(model(masked.inputs, masked.prompt), restored(masked.inputs, masked.prompt))
 
 
-class ObjectiveContract:
+class ObjectiveContract(_KitFixtures):
     """Contract tests for a registered objective (subclass and set ``name``)."""
 
     name: ClassVar[str]
     config: ClassVar[Mapping[str, Any]] = {}
     steps: ClassVar[int] = 60
-
-    @pytest.fixture
-    def host(self, bench_kit_host):
-        return bench_kit_host
-
-    @pytest.fixture
-    def data(self, bench_tiny_dataset):
-        return bench_tiny_dataset
 
     def build(self, host, data):
         return host.objective(self.name, data, dict(self.config))

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
 
 import pytest
 
@@ -12,18 +9,9 @@ from harness import leaderboard, results
 from harness.metrics import MetricValue
 
 
-def _fixture(name: str):
-    """A module of tests/fixtures (the tests folder is not a package)."""
-    module_name = f"bench_tests_{name}"
-    if module_name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(module_name, Path(__file__).parent / "fixtures" / f"{name}.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[module_name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[module_name]
 
 
-make_record = _fixture("run_records").make_record
+from fixtures.run_records import make_record
 
 
 def run(run_id: str, model: str, objective: str | None, seed: int, co_bps: float | None, *, day: int = 1, dataset: str = "mc_maze_small", vel: float | None = 0.5, seconds: float = 30.0, params: int = 1000) -> dict:

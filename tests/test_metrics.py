@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,18 +12,9 @@ from harness import metrics
 from harness.contracts import Predictions, SplitRates
 from harness.submission import write_submission
 
-
-def _fixture_module():
-    name = "bench_tests_synthetic_nlb"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).parent / "fixtures" / "synthetic_nlb.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+import fixtures.synthetic_nlb as fx
 
 
-fx = _fixture_module()
 
 
 @pytest.fixture(scope="module")

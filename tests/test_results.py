@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import pytest
 
@@ -14,18 +11,9 @@ from harness import results
 from harness.errors import BenchError
 
 
-def _fixture(name: str):
-    """A module of tests/fixtures (the tests folder is not a package)."""
-    module_name = f"bench_tests_{name}"
-    if module_name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(module_name, Path(__file__).parent / "fixtures" / f"{name}.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[module_name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[module_name]
 
 
-make_record = _fixture("run_records").make_record
+from fixtures.run_records import make_record
 
 
 def test_write_and_read_back(tmp_path):

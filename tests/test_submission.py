@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
-import sys
-from pathlib import Path
 
 import h5py
 import numpy as np
@@ -16,18 +13,9 @@ from harness.errors import BenchError
 from harness.submission import load_predictions, save_predictions, score_submission, write_submission
 
 
-def _fixture_module_named(name: str):
-    """A module of tests/fixtures (the tests folder is not a package)."""
-    module_name = f"bench_tests_{name}"
-    if module_name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(module_name, Path(__file__).parent / "fixtures" / f"{name}.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[module_name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[module_name]
 
 
-fx = _fixture_module_named("synthetic_nlb")
+import fixtures.synthetic_nlb as fx
 
 
 def test_predictions_round_trip(tmp_path):
@@ -151,7 +139,8 @@ def test_submit_and_score_commands(tmp_path, capsys):
     from harness.plugins import DEFAULT_PLUGINS
     from harness.testing import kit_host, make_tiny_dataset
 
-    make_record = _fixture_module_named("run_records").make_record
+    from fixtures.run_records import make_record
+
     host = kit_host(*(() if commands.__name__ in DEFAULT_PLUGINS else (commands,)))
     data = make_tiny_dataset(seed=0)
     predictions = fx.make_predictions(data)
