@@ -86,3 +86,19 @@ def test_broken_entry_point_warns_once_and_blocks_nothing(monkeypatch):
     assert "RuntimeError: boom at import" in str(relevant[0].message)
     assert "kit-linear" in Host(manager).registries.models
     assert load_report(manager).failed == {"broken": "RuntimeError: boom at import"}
+
+
+def test_cli_switches_block_and_allow_plugins(capsys):
+    import json
+
+    from harness.cli import main
+
+    installed = sorted(info.name for info in load_report(make_plugin_manager()).loaded if not info.builtin)
+    if len(installed) < 2:
+        pytest.skip("needs two entry-point plugins installed")
+    assert main(["--disable-plugin", installed[0], "plugins", "--json"]) == 0
+    listing = json.loads(capsys.readouterr().out)
+    assert installed[0] in listing["skipped"]
+    assert installed[0] not in {p["name"] for p in listing["plugins"]}
+    assert main(["--plugins", installed[1], "plugins", "--json"]) == 0
+    assert {p["name"] for p in json.loads(capsys.readouterr().out)["plugins"]} == {installed[1]}
