@@ -211,8 +211,7 @@ def render_markdown(board: Board) -> str:
         for row, _ in ranked:
             for record in row.records:
                 entry = record["metrics"].get(metric)
-                if entry is None:
-                    missing.append(f"- {row.label}, **{metric}**, seed {record['seed']}: not reported by this run")
+                if entry is None:  # e.g. another objective's mask: shown as "—", nothing to explain
                     continue
                 if entry["value"] is None:
                     missing.append(f"- {row.label}, **{metric}**, seed {record['seed']}: {entry['note'] or 'no reason given'}")
