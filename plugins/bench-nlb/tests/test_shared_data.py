@@ -57,4 +57,4 @@ def test_shared_folder_loads_as_the_file_says(host, shared_folder, bench_home):
 def test_name_alone_finds_the_shared_folder_beside_the_checkout(host, shared_folder, monkeypatch):
     monkeypatch.chdir(Path(__file__).resolve().parents[3])  # the checkout's root; shared/ is beside it
     data = host.dataset("mc_maze_small")
-    assert data.source == str(shared_folder / "mc_maze_small_5ms.h5")
+    assert Path(data.source).resolve() == (shared_folder / "mc_maze_small_5ms.h5").resolve()
