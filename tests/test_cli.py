@@ -95,3 +95,24 @@ def test_spec_file_with_command_line_override(bench_home, tmp_path, capsys):
     # The same command again finds the completed run instead of training twice.
     assert main(["run", "--spec", str(spec), "--epochs", "2", "--no-progress"], host=kit_host(KitComponentsPlugin())) == 0
     assert "already completed" in capsys.readouterr().out
+
+
+def test_plugin_notes_reach_stderr(capsys, bench_home):
+    import logging
+
+    from harness import hookimpl
+
+    class Noisy:
+        @hookimpl
+        def bench_run_started(self, run):
+            logging.getLogger("bench_noisy").info("region masks skipped: one region")
+            logging.getLogger("some_library").info("chatter nobody asked for")
+
+    code = main(
+        ["run", "--dataset", "bench-tiny", "--model", "kit-linear", "--objective", "kit-cosmoothing", "--epochs", "1", "--no-progress"],
+        host=kit_host(KitComponentsPlugin(), Noisy()),
+    )
+    err = capsys.readouterr().err
+    assert code == 0
+    assert "note: region masks skipped: one region" in err
+    assert "chatter" not in err

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import traceback
@@ -49,6 +50,20 @@ def _preparse(argv: Sequence[str]) -> tuple[set[str] | None, set[str], bool]:
     return allow, block, verbose
 
 
+def _show_plugin_notes(verbose: bool) -> None:
+    """Show the harness' and plugins' INFO notes (e.g. a skipped mask) on stderr; other
+    libraries only from WARNING on, unless --verbose."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("note: %(message)s"))
+    if not verbose:
+        handler.addFilter(lambda record: record.levelno >= logging.WARNING or record.name.startswith(("bench", "harness")))
+    handler.bench_notes = True  # type: ignore[attr-defined]
+    root = logging.getLogger()
+    # Replace only our own handler from an earlier call in this process (tests call main often).
+    root.handlers = [h for h in root.handlers if not getattr(h, "bench_notes", False)] + [handler]
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+
+
 def build_app(host: Host) -> typer.Typer:
     app = typer.Typer(
         name="bench",
@@ -79,6 +94,7 @@ def main(argv: Sequence[str] | None = None, *, host: Host | None = None) -> int:
     """Run ``bench`` with ``argv``; returns the exit code. ``host`` lets tests inject plugins."""
     argv = list(sys.argv[1:] if argv is None else argv)
     allow, block, verbose = _preparse(argv)
+    _show_plugin_notes(verbose)
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
