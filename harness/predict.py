@@ -39,6 +39,32 @@ def batches(split: Split, data: DatasetTensors, device: str, size: int, order: n
         yield make_batch(split, order[start : start + size], data, device)
 
 
+def training_pool(data: DatasetTensors, heldin_only_trials: bool) -> tuple[Split, np.ndarray]:
+    """The trials to train on and which of them have held-out and forward targets.
+
+    With ``heldin_only_trials`` the val and eval trials join with their held-in spikes only: their
+    other arrays are zeros and must be kept out of the loss (the trainer does).
+    """
+    labelled = np.ones(data.train.n_trials, dtype=bool)
+    if not heldin_only_trials:
+        return data.train, labelled
+    extra = [data.val, data.eval]
+    T, F, O = data.n_bins, data.n_forward, data.n_heldout
+
+    def stack(name: str, shape_tail: tuple[int, ...]) -> np.ndarray:
+        train_array = getattr(data.train, name)
+        zeros = [np.zeros((split.n_trials, *shape_tail), dtype=train_array.dtype) for split in extra]
+        return np.concatenate([train_array, *zeros], axis=0)
+
+    pool = Split(
+        heldin=np.concatenate([data.train.heldin, *(split.heldin for split in extra)], axis=0),
+        heldout=stack("heldout", (T, O)),
+        heldin_forward=stack("heldin_forward", (F, data.n_heldin)) if F else None,
+        heldout_forward=stack("heldout_forward", (F, O)) if F else None,
+    )
+    return pool, np.concatenate([labelled, np.zeros(sum(split.n_trials for split in extra), dtype=bool)])
+
+
 def cosmoothing_mask(batch: Batch) -> torch.Tensor:
     """Held-out units over observed bins: the entries co-bps scores."""
     targets = batch.targets()

@@ -53,6 +53,9 @@ class TrainConfig:
     #: Exponential moving average of the weights (0 turns it off); validation, checkpoints and
     #: predictions use the averaged weights, which generalise better on small datasets.
     ema_decay: float = 0.0
+    #: Also train on the held-in spikes of the val and eval trials (NLB allows it: they are the
+    #: model's inputs); their held-out units and forward bins are never in the loss.
+    heldin_only_trials: bool = False
 
 
 #: Keys that change how long or where a run goes, not what it computes: left out of the run id,
@@ -188,6 +191,10 @@ def spec_from_mapping(data: Mapping[str, Any], source: str = "<spec>") -> RunSpe
 
 def _coerce_train_value(source: str, key: str, value: Any) -> Any:
     default = getattr(TrainConfig(), key)
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise SpecError(source, f"train.{key}", f"expected true or false, found {value!r}")
+        return value
     if value is None and key == "max_minutes":
         return None
     expected = float if isinstance(default, float) or key == "max_minutes" else type(default)

@@ -18,7 +18,7 @@ import torch
 
 from harness.checkpoints import load_checkpoint, restore_rng_state, rng_state, save_checkpoint
 from harness.contracts import DirectFit, Objective
-from harness.predict import batches, cosmoothing_mask, make_batch, masked_bps
+from harness.predict import cosmoothing_mask, make_batch, masked_bps, training_pool
 from harness.runs import RunContext
 from harness.specs import TrainConfig
 
@@ -77,7 +77,8 @@ def train(
     device = run.device
     model.to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    steps_per_epoch = max(1, math.ceil(data.train.n_trials / config.batch_size))
+    pool, labelled = training_pool(data, config.heldin_only_trials)
+    steps_per_epoch = max(1, math.ceil(pool.n_trials / config.batch_size))
     total_steps = steps_per_epoch * max(1, config.epochs)
     warmup_steps = steps_per_epoch * config.warmup_epochs
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: lr_factor(step, warmup_steps, total_steps))
@@ -110,10 +111,15 @@ def train(
     clock = time.perf_counter() - elapsed
     for epoch in range(start_epoch, config.epochs):
         model.train()
-        order = torch.randperm(data.train.n_trials, generator=generator).numpy()
+        order = torch.randperm(pool.n_trials, generator=generator).numpy()
         losses = []
-        for batch in batches(data.train, data, device, config.batch_size, order):
-            masked = objective.training_batch(batch, generator)
+        for start in range(0, len(order), config.batch_size):
+            index = order[start : start + config.batch_size]
+            masked = objective.training_batch(make_batch(pool, index, data, device), generator)
+            unlabelled = torch.as_tensor(~labelled[index], device=device)
+            if unlabelled.any():  # held-in-only trials: their held-out and forward targets are unknown
+                masked.loss_mask[unlabelled, :, data.n_heldin :] = False
+                masked.loss_mask[unlabelled, data.n_bins :, :] = False
             loss = objective.loss(model(masked.inputs, masked.prompt), masked)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
