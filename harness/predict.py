@@ -33,10 +33,10 @@ def make_batch(split: Split, index: np.ndarray, data: DatasetTensors, device: st
     )
 
 
-def batches(split: Split, data: DatasetTensors, device: str, size: int, order: np.ndarray | None = None) -> Iterator[Batch]:
-    order = np.arange(split.n_trials) if order is None else order
-    for start in range(0, len(order), size):
-        yield make_batch(split, order[start : start + size], data, device)
+def batches(split: Split, data: DatasetTensors, device: str, size: int) -> Iterator[Batch]:
+    """The split's trials in order, ``size`` at a time."""
+    for start in range(0, split.n_trials, size):
+        yield make_batch(split, np.arange(start, min(start + size, split.n_trials)), data, device)
 
 
 def training_pool(data: DatasetTensors, heldin_only_trials: bool) -> tuple[Split, np.ndarray]:
