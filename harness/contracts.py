@@ -285,7 +285,8 @@ class Ensembler(Protocol):
     """Combines candidates' predictions, built by its plugin's factory ``build(config)``.
 
     ``combine(candidates, data)`` may read ``data.val`` targets to weigh or select candidates and
-    returns new Predictions; it never touches a model or a checkpoint.
+    returns new Predictions; it never touches a model or a checkpoint. After combining it may set
+    ``chosen`` (a dict: which candidates it used, their weights) for the ensemble's record.
     """
 
     def combine(self, candidates: Sequence[Predictions], data: DatasetTensors) -> Predictions: ...

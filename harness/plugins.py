@@ -31,6 +31,7 @@ DEFAULT_PLUGINS = (
     "harness.commands.validate",
     "harness.commands.data",
     "harness.commands.results",
+    "harness.commands.ensemble",
 )
 
 

@@ -215,6 +215,12 @@ def read_records(store: str | Path | None = None) -> list[dict[str, Any]]:
     return sorted(records, key=lambda record: (datetime.fromisoformat(record["created"]), record["run_id"]))
 
 
+def predictions_path(record: Mapping[str, Any]) -> Path:
+    """Where a record's predictions.h5 is (paths in records are absolute, or relative to the run dir)."""
+    path = Path(record["paths"]["predictions"])
+    return path if path.is_absolute() else Path(record["paths"]["run_dir"]) / path
+
+
 def find_record(run_id_or_latest: str = "latest", store: str | Path | None = None) -> dict[str, Any]:
     """The record with this run id (or a unique prefix of one), or the newest for ``latest``."""
     with warnings.catch_warnings():

@@ -42,6 +42,9 @@ class TrainConfig:
     weight_decay: float = 0.05
     batch_size: int = 16
     epochs: int = 200
+    #: A budget in optimizer updates instead (0: use ``epochs``). When set, the epoch budget is
+    #: ceil(steps / batches per epoch), so a dataset with more trials trains for as many updates.
+    steps: int = 0
     warmup_epochs: int = 5
     #: Stop after this many epochs without a better validation co-bps (0 turns it off).
     patience: int = 40
@@ -224,11 +227,11 @@ def parse_assignments(assignments: list[str] | None) -> dict[str, dict[str, Any]
         allowed = ("dataset", "model", "objective", "train")
         if not sep or not dot or section not in allowed or not name:
             raise SpecError("--set", assignment, f"expected SECTION.KEY=VALUE with SECTION one of {', '.join(allowed)}")
-        groups.setdefault(section, {})[name] = _yaml_value(raw)
+        groups.setdefault(section, {})[name] = yaml_value(raw)
     return groups
 
 
-def _yaml_value(raw: str) -> Any:
+def yaml_value(raw: str) -> Any:
     value = yaml.safe_load(raw)
     if isinstance(value, str):  # YAML 1.1 reads "1e-3" as a string; a number was meant
         try:

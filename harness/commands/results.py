@@ -84,7 +84,7 @@ def submit_command(
     store: StoreOption = None,
 ) -> None:
     """Write a run's predictions as an NLB/EvalAI submission file."""
-    from harness.results import find_record
+    from harness.results import find_record, predictions_path
     from harness.submission import load_predictions, write_submission
 
     record = find_record(run_id, store)
@@ -95,10 +95,7 @@ def submit_command(
             f"dataset '{dataset['name']}' now loads with checksum {data.checksum[:12]}, but run {record['run_id']} "
             f"was trained on {dataset['checksum'][:12]}: its predictions may not match these trials"
         )
-    predictions_path = Path(record["paths"]["predictions"])
-    if not predictions_path.is_absolute():
-        predictions_path = Path(record["paths"]["run_dir"]) / predictions_path
-    predictions = load_predictions(predictions_path)
+    predictions = load_predictions(predictions_path(record))
     output = output if output is not None else Path(f"{record['run_id']}-submission.h5")
     shapes = write_submission(data, predictions, output)
     console.print(f"wrote {output}: group '{data.submission_name}' from run {record['run_id']}")
