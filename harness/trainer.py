@@ -53,6 +53,13 @@ def lr_factor(step: int, warmup_steps: int, total_steps: int, floor: float = 0.0
     return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress))
 
 
+def planned_epochs(config: TrainConfig, steps_per_epoch: int) -> int:
+    """The epoch budget: ``config.steps`` updates when set, else ``config.epochs``."""
+    if config.steps:
+        return max(1, math.ceil(config.steps / steps_per_epoch))
+    return max(1, config.epochs)
+
+
 def fit_direct(run: RunContext, model: torch.nn.Module) -> TrainOutcome:
     """Closed-form baselines: fit, then keep the fitted weights as the best checkpoint."""
     assert isinstance(model, DirectFit) and run.data is not None
@@ -79,7 +86,8 @@ def train(
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     pool, labelled = training_pool(data, config.heldin_only_trials)
     steps_per_epoch = max(1, math.ceil(pool.n_trials / config.batch_size))
-    total_steps = steps_per_epoch * max(1, config.epochs)
+    epochs = planned_epochs(config, steps_per_epoch)
+    total_steps = steps_per_epoch * epochs
     warmup_steps = steps_per_epoch * config.warmup_epochs
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: lr_factor(step, warmup_steps, total_steps))
     averaged = None
@@ -109,7 +117,7 @@ def train(
     stopped = "epoch budget"
     epoch = start_epoch - 1
     clock = time.perf_counter() - elapsed
-    for epoch in range(start_epoch, config.epochs):
+    for epoch in range(start_epoch, epochs):
         model.train()
         order = torch.randperm(pool.n_trials, generator=generator).numpy()
         losses = []
@@ -130,7 +138,7 @@ def train(
             if averaged is not None:
                 averaged.update_parameters(model)
             losses.append(loss.item())
-        last_epoch = epoch == config.epochs - 1
+        last_epoch = epoch == epochs - 1
         if (epoch + 1) % max(1, config.eval_every) and not last_epoch:
             continue
         val_co_bps = masked_bps(evaluated, objective.inference_batch, val_batch, val_mask)
@@ -139,6 +147,7 @@ def train(
             "val_co_bps": val_co_bps,
             "lr": scheduler.get_last_lr()[0],
             "elapsed": time.perf_counter() - clock,
+            "epochs_planned": epochs,
         }
         if val_co_bps > best:
             best, best_epoch = val_co_bps, epoch

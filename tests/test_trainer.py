@@ -51,3 +51,31 @@ def test_heldin_only_trials_option_runs(bench_home, capsys):
 
     (record,) = [json.loads(p.read_text()) for p in (bench_home / "results").glob("*.json")]
     assert record["hyperparameters"]["train"]["heldin_only_trials"] is True
+
+
+def test_a_step_budget_sets_the_epochs():
+    from harness.specs import TrainConfig
+    from harness.trainer import planned_epochs
+
+    # MC_Maze_Small's pool (100 trials, 7 batches of 16) and lorenz's (240 trials, 15 batches)
+    assert planned_epochs(TrainConfig(steps=7000, epochs=3), 7) == 1000
+    assert planned_epochs(TrainConfig(steps=7000, epochs=3), 15) == 467
+    assert planned_epochs(TrainConfig(steps=0, epochs=3), 15) == 3
+
+
+def test_step_budget_in_a_run_and_epochs_on_the_command_line_replacing_it(bench_home, tmp_path, capsys):
+    import json
+    import math
+
+    from harness.testing import make_tiny_dataset
+
+    n_train = make_tiny_dataset().train.n_trials
+    spec = tmp_path / "steps.yaml"
+    spec.write_text("dataset: bench-tiny\nmodel: kit-linear\nobjective: kit-cosmoothing\ntrain: {steps: 11, batch_size: 8, patience: 0}\n")
+    run = ["run", "--spec", str(spec), "--no-progress"]
+    assert main(run, host=kit_host(KitComponentsPlugin())) == 0
+    assert main([*run, "--epochs", "2", "--seed", "1"], host=kit_host(KitComponentsPlugin())) == 0
+    capsys.readouterr()
+    by_seed = {r["seed"]: r for r in (json.loads(p.read_text()) for p in (bench_home / "results").glob("*.json"))}
+    assert by_seed[0]["epochs"] == math.ceil(11 / math.ceil(n_train / 8))
+    assert by_seed[1]["epochs"] == 2 and by_seed[1]["hyperparameters"]["train"]["steps"] == 0

@@ -28,7 +28,7 @@ def run_command(
     seed: SeedOption = None,
     device: DeviceOption = None,
     max_minutes: Annotated[Optional[float], typer.Option("--max-minutes", help="Wall-clock budget (resumed attempts add up).")] = None,
-    epochs: Annotated[Optional[int], typer.Option("--epochs", help="Epoch budget.")] = None,
+    epochs: Annotated[Optional[int], typer.Option("--epochs", help="Epoch budget (replaces a spec's or model's step budget).")] = None,
     lr: Annotated[Optional[float], typer.Option("--lr", help="Peak learning rate.")] = None,
     batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Trials per batch.")] = None,
     assignments: Annotated[
@@ -57,7 +57,14 @@ def run_command(
         dataset_config={**spec.dataset_config, **overrides.get("dataset", {})},
         model_config={**spec.model_config, **overrides.get("model", {})},
         objective_config={**spec.objective_config, **overrides.get("objective", {})},
-        train={"max_minutes": max_minutes, "epochs": epochs, "lr": lr, "batch_size": batch_size, **overrides.get("train", {})},
+        train={
+            "max_minutes": max_minutes,
+            "epochs": epochs,
+            "steps": 0 if epochs is not None else None,  # an explicit epoch budget replaces a step budget
+            "lr": lr,
+            "batch_size": batch_size,
+            **overrides.get("train", {}),
+        },
     )
     with _LiveProgress(spec, enabled=progress) as live:
         record, outcome = execute(host, spec, rerun=rerun, on_epoch=live.update, on_status=live.say)
@@ -110,6 +117,7 @@ class _LiveProgress:
     def update(self, epoch: int, metrics: dict[str, float]) -> None:
         self.progress.update(
             self.task,
+            total=metrics.get("epochs_planned"),
             completed=epoch + 1,
             loss=f"{metrics['train_loss']:.4f}",
             bps=f"{metrics['val_co_bps']:.4f}",
