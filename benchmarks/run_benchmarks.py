@@ -95,25 +95,25 @@ def throughput(dataset: str = "mc_maze_small", objective: str = "mtm", batch_siz
         print(f"  peak process RSS: {peak / 1024:.1f} MiB (grew {(peak - rss_before) / 1024:.1f} MiB while training)")
 
 
-def _run_spec(spec_path: Path, **overrides) -> dict:
+def _run_spec(spec_path: Path, reuse: bool, **overrides) -> dict:
     from harness.execute import execute
     from harness.host import Host
     from harness.specs import load_spec
 
     spec = load_spec(spec_path).with_overrides(**overrides)
     started = time.perf_counter()
-    record, _ = execute(Host(), spec, rerun=True)
+    record, _ = execute(Host(), spec, rerun=not reuse)
     print(f"  ({spec.run_id()}: {time.perf_counter() - started:.0f} s including data and scoring)")
     return record
 
 
-def curves(dataset: str = "mc_maze_small", seeds: int = 1) -> None:
+def curves(dataset: str = "mc_maze_small", seeds: int = 1, reuse: bool = False) -> None:
     print(f"device: {device_name()}")
     for objective in ("mtm", "random"):
         for seed in range(seeds):
-            record = _run_spec(REPO / "specs" / f"ndt_{objective}_{dataset}.yaml", seed=seed)
+            record = _run_spec(REPO / "specs" / f"ndt_{objective}_{dataset}.yaml", reuse, seed=seed)
             history = record["history"]
-            marks = [30, 60, 120, 180, 300, 450, 600]
+            marks = [30, 60, 120, 180, 240, 300, 360, 450, 600]
             points = []
             for mark in marks:
                 seen = [h["best_val_co_bps"] for h in history if h["elapsed"] <= mark]
@@ -128,19 +128,19 @@ def curves(dataset: str = "mc_maze_small", seeds: int = 1) -> None:
                 print("  mask bps (val): " + ", ".join(f"{k} {v:.3f}" for k, v in masks.items()))
 
 
-def synthetic(dataset: str = "lorenz", objective: str = "mtm") -> None:
+def synthetic(dataset: str = "lorenz", objective: str = "mtm", reuse: bool = False) -> None:
     from harness.commands.data import true_rate_predictions
     from harness.host import Host
     from harness.metrics import score
-    from harness.specs import RunSpec
-
     print(f"device: {device_name()}")
     host = Host()
     data = host.dataset(dataset)
     oracle = score(data, true_rate_predictions(data))
     from harness.execute import execute
 
-    record, _ = execute(host, RunSpec(dataset=dataset, model="ndt", objective=objective), rerun=True)
+    # what `bench run --model ndt --objective OBJ --dataset DATASET` trains: NDT's tuned settings
+    spec = host.default_spec("ndt").with_overrides(dataset=dataset, objective=objective)
+    record, _ = execute(host, spec, rerun=not reuse)
     metrics = record["metrics"]
     model_bps, oracle_bps = metrics["co-bps"]["value"], oracle["co-bps"].value
     print(f"ndt/{objective} on {dataset}: co-bps {model_bps:.4f} vs oracle {oracle_bps:.4f} "
@@ -154,6 +154,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("which", choices=["help", "throughput", "curves", "synthetic", "all"])
     parser.add_argument("--seeds", type=int, default=1)
+    parser.add_argument("--reuse", action="store_true", help="report runs already in the results store instead of training again")
     args = parser.parse_args()
     if args.which in ("help", "all"):
         bench_help()
@@ -161,9 +162,9 @@ def main() -> None:
         throughput("mc_maze_small", "mtm")
         throughput("mc_maze_small", "random")
     if args.which in ("synthetic", "all"):
-        synthetic()
+        synthetic(reuse=args.reuse)
     if args.which in ("curves", "all"):
-        curves(seeds=args.seeds)
+        curves(seeds=args.seeds, reuse=args.reuse)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from harness.contracts import DatasetTensors, Ensembler, ModelShape, Objective
 from harness.errors import BenchError
 from harness.plugins import make_plugin_manager
 from harness.registry import DatasetEntry, Entry, ModelEntry, Register, Registries
+from harness.specs import RunSpec
 
 if TYPE_CHECKING:
     import torch
@@ -87,6 +88,12 @@ class Host:
         return data
 
     # -- components -------------------------------------------------------------------------
+    def default_spec(self, model: str | None = None) -> RunSpec:
+        """The built-in run for ``model`` (default: the default model): its tuned trainer settings."""
+        spec = RunSpec()
+        name = model or spec.model
+        return spec.with_overrides(model=name, train=dict(self.registries.models.get(name).train_defaults))
+
     def model(self, name: str, shape: ModelShape, config: Mapping[str, Any] | None = None) -> torch.nn.Module:
         import torch
 

@@ -45,8 +45,7 @@ def run_command(
     if spec_file is not None:
         spec = load_spec(spec_file)
     else:  # start from what the model is tuned for; options below still override
-        spec = RunSpec()
-        spec = spec.with_overrides(train=dict(host.registries.models.get(model or spec.model).train_defaults))
+        spec = host.default_spec(model)
     overrides = parse_assignments(assignments)
     spec = spec.with_overrides(
         dataset=dataset,
