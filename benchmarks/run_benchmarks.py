@@ -5,6 +5,7 @@
     .venv/bin/python benchmarks/run_benchmarks.py curves        # val co-bps vs wall time: mtm and random on MC_Maze_Small
     .venv/bin/python benchmarks/run_benchmarks.py synthetic     # default run on lorenz vs its oracle co-bps
     .venv/bin/python benchmarks/run_benchmarks.py all
+    .venv/bin/python benchmarks/run_benchmarks.py curves --seeds 3 --reuse  # report stored runs, train none
 
 The same script runs unchanged on a GPU machine (the trainer picks CUDA when present); the device
 is printed with every figure. Runs are recorded in the results store like any `bench run`.
@@ -102,8 +103,11 @@ def _run_spec(spec_path: Path, reuse: bool, **overrides) -> dict:
 
     spec = load_spec(spec_path).with_overrides(**overrides)
     started = time.perf_counter()
-    record, _ = execute(Host(), spec, rerun=not reuse)
-    print(f"  ({spec.run_id()}: {time.perf_counter() - started:.0f} s including data and scoring)")
+    record, outcome = execute(Host(), spec, rerun=not reuse)
+    if outcome is None:
+        print(f"  ({spec.run_id()}: the stored record of {record['created']})")
+    else:
+        print(f"  ({spec.run_id()}: {time.perf_counter() - started:.0f} s including data and scoring)")
     return record
 
 
