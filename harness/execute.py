@@ -64,8 +64,8 @@ def execute(
         if done is not None:
             return done, None
 
-    _, dataset_config = host.resolve_dataset(spec.dataset, spec.dataset_config)
-    data = run.data = host.dataset(spec.dataset, spec.dataset_config)
+    data, dataset_config = host.load_dataset(spec.dataset, spec.dataset_config)
+    run.data = data
     say(
         f"dataset {data.name}: {data.train.n_trials} train / {data.val.n_trials} val / {data.eval.n_trials} eval trials, "
         f"{data.n_heldin} held-in + {data.n_heldout} held-out units, {data.n_bins}+{data.n_forward} bins of {data.bin_size_ms} ms"

@@ -81,11 +81,15 @@ class Host:
         raise AssertionError("unreachable")
 
     def dataset(self, name_or_path: str, config: Mapping[str, Any] | None = None) -> DatasetTensors:
+        return self.load_dataset(name_or_path, config)[0]
+
+    def load_dataset(self, name_or_path: str, config: Mapping[str, Any] | None = None) -> tuple[DatasetTensors, dict]:
+        """The dataset and the merged config it was loaded with (what a run records)."""
         entry, merged = self.resolve_dataset(name_or_path, config)
         data = entry.load()(merged)
         if not isinstance(data, DatasetTensors):
             raise BenchError(f"dataset '{entry.name}' (plugin {entry.plugin}) returned {type(data).__name__}, not DatasetTensors")
-        return data
+        return data, merged
 
     # -- components -------------------------------------------------------------------------
     def default_spec(self, model: str | None = None) -> RunSpec:
