@@ -7,21 +7,17 @@ record whose ``ensembler`` names how they were combined and whose ``spec`` lists
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
-import platform
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from harness import __version__
 from harness.errors import BenchError
 from harness.home import runs_dir
 from harness.host import Host, merged_config
 from harness.metrics import score
-from harness.plugins import load_report
-from harness.results import predictions_path, record_metrics, write_record
+from harness.results import predictions_path, record_header, record_metrics, write_record
 
 
 def ensemble_id(dataset: str, ensembler: str, config: Mapping[str, Any], members: Sequence[str]) -> str:
@@ -67,12 +63,7 @@ def ensemble_runs(
     settings = merged_config(host.registries.ensemblers.get(ensembler), config)
     combiner = host.ensembler(ensembler, settings)
     dataset = members[0]["dataset"]
-    data = host.dataset(dataset["name"], dataset["config"])
-    if data.checksum != dataset["checksum"]:
-        raise BenchError(
-            f"dataset '{dataset['name']}' now loads with checksum {data.checksum[:12]}, but the runs were "
-            f"trained on {dataset['checksum'][:12]}: their predictions may not match these trials"
-        )
+    data = host.recorded_dataset(dataset, "the runs were")
     member_ids = [record["run_id"] for record in members]
     candidates = [load_predictions(predictions_path(record)) for record in members]
     combined = combiner.combine(candidates, data)
@@ -81,12 +72,9 @@ def ensemble_runs(
     run_dir = runs_dir() / run_id
     run_dir.mkdir(parents=True, exist_ok=True)
     saved = save_predictions(combined, run_dir / "predictions.h5")
-    report = load_report(host.manager)
     record = {
-        "schema": "bench-harness/run-record",
-        "schema_version": 1,
+        **record_header(host.manager, torch_version=None),
         "run_id": run_id,
-        "created": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
         "dataset": dict(dataset),
         "model": _joined([record["model"] for record in members]),
         "objective": _joined([record["objective"] for record in members]),
@@ -99,12 +87,6 @@ def ensemble_runs(
         },
         "seed": 0,  # an ensemble is one record per member set; its members keep their own seeds
         "device": _joined([record["device"] for record in members]) or "cpu",
-        "versions": {
-            "harness": __version__,
-            "python": platform.python_version(),
-            "torch": None,
-            "plugins": {info.distribution: info.version for info in report.loaded if not info.builtin},
-        },
         "n_parameters": int(sum(record["n_parameters"] for record in members)),
         # the compute the ensemble stands for: every member's training time
         "wall_seconds": round(float(sum(record["wall_seconds"] for record in members)), 3),

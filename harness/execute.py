@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import math
-import platform
 import shutil
 from dataclasses import asdict, replace
 from typing import Any
 
 import numpy as np
 
-from harness import __version__
 from harness.atomic import write_text
 from harness.checkpoints import load_checkpoint
 from harness.contracts import DirectFit
 from harness.errors import BenchError
 from harness.host import Host, merged_config
 from harness.metrics import score
-from harness.plugins import load_report
 from harness.predict import default_view, make_batch, masked_bps, predict_all
-from harness.results import read_records, record_metrics, write_record
+from harness.results import read_records, record_header, record_metrics, write_record
 from harness.runs import RunContext, choose_device
 from harness.specs import RunSpec, dump_spec
 from harness.submission import save_predictions
@@ -112,12 +108,9 @@ def execute(
     save_predictions(predictions, run.predictions_path)
     metrics = score(data, predictions)
 
-    report = load_report(host.manager)
     record = {
-        "schema": "bench-harness/run-record",
-        "schema_version": 1,
+        **record_header(host.manager, torch.__version__),
         "run_id": run.run_id,
-        "created": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
         "dataset": {
             "name": data.name,
             "checksum": data.checksum,
@@ -136,12 +129,6 @@ def execute(
         },
         "seed": spec.seed,
         "device": device,
-        "versions": {
-            "harness": __version__,
-            "python": platform.python_version(),
-            "torch": torch.__version__,
-            "plugins": {info.distribution: info.version for info in report.loaded if not info.builtin},
-        },
         # closed-form baselines keep what they fitted in buffers, not parameters
         "n_parameters": int(sum(t.numel() for t in (model.buffers() if model_entry.direct_fit else model.parameters()))),
         "wall_seconds": round(outcome.wall_seconds, 3),

@@ -91,6 +91,18 @@ class Host:
             raise BenchError(f"dataset '{entry.name}' (plugin {entry.plugin}) returned {type(data).__name__}, not DatasetTensors")
         return data, merged
 
+    def recorded_dataset(self, recorded: Mapping[str, Any], trained: str) -> DatasetTensors:
+        """The dataset a record names (its ``dataset`` entry), refused if it no longer loads with the
+        recorded checksum: saved predictions would not match its trials. ``trained`` says whose
+        predictions they are ("run X was", "the runs were")."""
+        data = self.dataset(recorded["name"], recorded["config"])
+        if data.checksum != recorded["checksum"]:
+            raise BenchError(
+                f"dataset '{recorded['name']}' now loads with checksum {data.checksum[:12]}, but {trained} "
+                f"trained on {recorded['checksum'][:12]}: the predictions may not match these trials"
+            )
+        return data
+
     # -- components -------------------------------------------------------------------------
     def default_spec(self, model: str | None = None) -> RunSpec:
         """The built-in run for ``model`` (default: the default model): its tuned trainer settings."""

@@ -16,7 +16,7 @@ import math
 import re
 import warnings
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -163,6 +163,27 @@ def validate_record(record: Any) -> None:
 def canonical_json(record: Mapping[str, Any]) -> str:
     """The one way records are written: sorted keys, two-space indent, strict JSON, newline."""
     return json.dumps(record, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def record_header(manager: Any, torch_version: str | None) -> dict[str, Any]:
+    """The keys every new record starts with: schema, creation time, and the software it ran on
+    (harness, Python, torch where it was used, and every loaded plugin distribution's version)."""
+    import platform
+
+    from harness import __version__
+    from harness.plugins import load_report
+
+    return {
+        "schema": RECORD_SCHEMA,
+        "schema_version": RECORD_SCHEMA_VERSION,
+        "created": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
+        "versions": {
+            "harness": __version__,
+            "python": platform.python_version(),
+            "torch": torch_version,
+            "plugins": {info.distribution: info.version for info in load_report(manager).loaded if not info.builtin},
+        },
+    }
 
 
 def record_metrics(metrics: Mapping[str, Any]) -> dict[str, dict[str, Any]]:

@@ -16,7 +16,6 @@ from rich.table import Table
 from harness import hookimpl
 from harness.cli.registry import CommandRegistry
 from harness.cli.state import cli_state
-from harness.errors import BenchError
 
 console = Console(highlight=False, width=160)
 
@@ -88,13 +87,7 @@ def submit_command(
     from harness.submission import load_predictions, write_submission
 
     record = find_record(run_id, store)
-    dataset = record["dataset"]
-    data = cli_state(ctx).host.dataset(dataset["name"], dataset["config"])
-    if data.checksum != dataset["checksum"]:
-        raise BenchError(
-            f"dataset '{dataset['name']}' now loads with checksum {data.checksum[:12]}, but run {record['run_id']} "
-            f"was trained on {dataset['checksum'][:12]}: its predictions may not match these trials"
-        )
+    data = cli_state(ctx).host.recorded_dataset(record["dataset"], f"run {record['run_id']} was")
     predictions = load_predictions(predictions_path(record))
     output = output if output is not None else Path(f"{record['run_id']}-submission.h5")
     shapes = write_submission(data, predictions, output)
