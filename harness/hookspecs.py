@@ -45,7 +45,9 @@ def bench_register_models(register: Register) -> None:
     :class:`harness.contracts.RateModel`. A closed-form baseline registers with
     ``direct_fit=True`` and implements :class:`harness.contracts.DirectFit`; the trainer then fits
     it without an objective. ``train_defaults`` (TrainConfig keys) are the trainer settings the
-    model is tuned for; ``bench run`` without a spec starts from them. Every implementation is called.
+    model is tuned for; ``bench run`` without a spec starts from them. ``search_space`` declares
+    the ranges ``bench tune`` samples (config keys, or ``train.KEY``; format in
+    :func:`harness.registry.check_search_space`). Every implementation is called.
     """
 
 
@@ -55,7 +57,8 @@ def bench_register_objectives(register: Register) -> None:
 
     The factory is called as ``build(data, config)`` with the run's
     :class:`harness.contracts.DatasetTensors` and the merged config, and returns an object
-    honouring :class:`harness.contracts.Objective`. Every implementation is called.
+    honouring :class:`harness.contracts.Objective`. It may declare a ``search_space`` like a
+    model's. Every implementation is called.
     """
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import importlib
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any, Generic, TypeVar
 
@@ -30,6 +30,10 @@ class Entry:
     defaults: Mapping[str, Any] = field(default_factory=dict)
     #: The plugin (entry-point name) that registered it; filled in by the registry.
     plugin: str = ""
+    #: Ranges a search (``bench tune``) may sample, declared beside the defaults so an installed
+    #: third-party component is tunable as it is. Keys are the component's own config keys, or
+    #: ``train.KEY`` for trainer settings; values are parameter specs (see :func:`check_search_space`).
+    search_space: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def load(self) -> Callable[..., Any]:
         """Import and return the factory named by ``loader``."""
@@ -131,6 +135,53 @@ class Registry(Generic[E]):
         return sorted(self._entries)
 
 
+_PARAMETER_TYPES = ("int", "float", "categorical")
+
+
+def check_search_space(owner: str, space: Mapping[str, Any], config_keys: Mapping[str, Any]) -> None:
+    """Refuse a malformed search space, naming ``owner`` and the parameter.
+
+    A parameter spec is one of::
+
+        {"type": "float", "low": 1e-4, "high": 1e-2, "log": True}
+        {"type": "int", "low": 32, "high": 128, "step": 32}
+        {"type": "categorical", "choices": ["gru", "lstm"]}
+
+    each optionally with ``"condition": {"other_key": value}`` (sampled only when another
+    parameter of the same space, or the config, has that value). Keys are config keys of the
+    component, or ``train.KEY`` for a trainer setting.
+    """
+    from harness.specs import TrainConfig
+
+    train_keys = set(TrainConfig.__dataclass_fields__)
+    for key, spec in space.items():
+        where = f"{owner}: search space parameter '{key}'"
+        section, dot, train_key = key.partition(".")
+        if dot and section == "train":
+            if train_key not in train_keys:
+                raise BenchError(f"{where}: no trainer setting '{train_key}' (known: {', '.join(sorted(train_keys))})")
+        elif key not in config_keys:
+            known = ", ".join(sorted(config_keys)) or "none"
+            raise BenchError(f"{where}: not one of its config keys ({known}) nor train.KEY")
+        if not isinstance(spec, Mapping) or spec.get("type") not in _PARAMETER_TYPES:
+            raise BenchError(f"{where}: expected a mapping with 'type' one of {', '.join(_PARAMETER_TYPES)}")
+        if spec["type"] == "categorical":
+            if not spec.get("choices"):
+                raise BenchError(f"{where}: a categorical parameter needs a non-empty 'choices' list")
+        else:
+            low, high = spec.get("low"), spec.get("high")
+            if not isinstance(low, (int, float)) or not isinstance(high, (int, float)) or not low < high:
+                raise BenchError(f"{where}: expected numbers 'low' < 'high', found low={low!r}, high={high!r}")
+            if spec.get("log") and low <= 0:
+                raise BenchError(f"{where}: a log-scale range needs 'low' > 0, found {low!r}")
+        unknown = set(spec) - {"type", "low", "high", "log", "step", "choices", "condition"}
+        if unknown:
+            raise BenchError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
+        condition = spec.get("condition", {})
+        if not isinstance(condition, Mapping):
+            raise BenchError(f"{where}: 'condition' must map a key to the value it requires")
+
+
 class Register:
     """The object a registration hook receives: ``register(name, loader, ...)``.
 
@@ -163,6 +214,8 @@ class Register:
             )
         except TypeError as error:
             raise BenchError(f"plugin {self._plugin}: bad {self._registry.kind} registration {name!r}: {error}") from None
+        check_search_space(f"plugin {self._plugin}, {self._registry.kind} '{name}'", entry.search_space, entry.defaults)
+        entry = replace(entry, search_space=MappingProxyType(dict(entry.search_space)))
         self._registry.add(entry)
 
 

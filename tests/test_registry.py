@@ -39,3 +39,25 @@ def test_bad_registration_arguments_name_the_plugin():
         Register(registry, "p", ModelEntry)("x", "m:f", no_such_field=1)
     with pytest.raises(BenchError, match="use letters"):
         Register(registry, "p", ModelEntry)("bad name!", "m:f")
+
+
+def test_search_spaces_are_checked_when_registered():
+    registry = Registry("model")
+    register = Register(registry, "p", ModelEntry)
+    space = {
+        "hidden": {"type": "int", "low": 16, "high": 64, "step": 16},
+        "train.lr": {"type": "float", "low": 1e-4, "high": 1e-2, "log": True},
+        "cell": {"type": "categorical", "choices": ["gru", "lstm"]},
+    }
+    register("ok", "m:f", defaults={"hidden": 32, "cell": "gru"}, search_space=space)
+    assert registry.get("ok").search_space["train.lr"]["log"] is True
+    with pytest.raises(BenchError, match="parameter 'width': not one of its config keys"):
+        register("a", "m:f", defaults={"hidden": 32}, search_space={"width": {"type": "int", "low": 1, "high": 2}})
+    with pytest.raises(BenchError, match="no trainer setting 'lrr'"):
+        register("b", "m:f", search_space={"train.lrr": {"type": "float", "low": 1e-4, "high": 1e-2}})
+    with pytest.raises(BenchError, match="'low' < 'high'"):
+        register("c", "m:f", defaults={"hidden": 32}, search_space={"hidden": {"type": "int", "low": 64, "high": 16}})
+    with pytest.raises(BenchError, match="log-scale range needs 'low' > 0"):
+        register("d", "m:f", search_space={"train.lr": {"type": "float", "low": 0, "high": 1, "log": True}})
+    with pytest.raises(BenchError, match="non-empty 'choices'"):
+        register("e", "m:f", defaults={"cell": "gru"}, search_space={"cell": {"type": "categorical"}})
