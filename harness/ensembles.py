@@ -105,11 +105,12 @@ def ensemble_runs(
 def select_members(
     records: Sequence[Mapping[str, Any]], *, dataset: str | None, model: str | None, objective: str | None
 ) -> list[Mapping[str, Any]]:
-    """Finished single runs (not ensembles) matching the filters, oldest first."""
+    """Finished single runs (not ensembles, not one fold of a K-fold result) matching the filters, oldest first."""
     return [
         record
         for record in records
         if record["ensembler"] is None
+        and record["spec"].get("fold") is None
         and record["status"] == "complete"
         and (dataset is None or record["dataset"]["name"] == dataset)
         and (model is None or record["model"] == model)

@@ -13,6 +13,7 @@ from harness.atomic import write_text
 from harness.checkpoints import load_checkpoint
 from harness.contracts import DirectFit
 from harness.errors import BenchError
+from harness.folds import fold_split, to_dataset_layout
 from harness.host import Host, merged_config
 from harness.metrics import score
 from harness.predict import default_view, make_batch, masked_bps, predict_all
@@ -46,6 +47,8 @@ def execute(
     import torch
 
     say = on_status or (lambda message: None)
+    if spec.folds and spec.fold is None:
+        raise BenchError(f"a spec with folds: {spec.folds} is {spec.folds} runs: harness.crossval.cross_validate runs them and pools their scores")
     model_entry = host.registries.models.get(spec.model)
     if model_entry.direct_fit:  # closed-form baselines are not trained by an objective
         spec = replace(spec, objective=None)
@@ -61,6 +64,9 @@ def execute(
             return done, None
 
     data, dataset_config = host.load_dataset(spec.dataset, spec.dataset_config)
+    dataset_layout = data
+    if spec.fold is not None:  # validate on this fold, train on the other labelled trials
+        data = fold_split(data, spec.fold, spec.folds)
     run.data = data
     say(
         f"dataset {data.name}: {data.train.n_trials} train / {data.val.n_trials} val / {data.eval.n_trials} eval trials, "
@@ -105,8 +111,10 @@ def execute(
             for mask in objective.eval_masks
         }
         predictions = replace(predictions, mask_bps=mask_bps)
-    save_predictions(predictions, run.predictions_path)
     metrics = score(data, predictions)
+    if spec.fold is not None:  # saved in the dataset's own layout, so submit and ensembles read them as any run's
+        predictions = to_dataset_layout(predictions, dataset_layout, spec.fold, spec.folds)
+    save_predictions(predictions, run.predictions_path)
 
     record = {
         **record_header(host.manager, torch.__version__),

@@ -1,8 +1,9 @@
 """Leaderboards generated from the results store, never edited by hand.
 
 ``generate(store, output)`` reads the run records and writes, per dataset, a Markdown table
-(rows model x objective [x ensembler], each metric as mean ± sd over seeds, parameters, train
-time, rank by co-bps) and a PNG of co-bps against train time; then ``index.md``, and copies of
+(rows model x objective [x ensembler] [x K folds], each metric as mean ± sd over seeds, or a
+K-fold result's pooled value ± the sd over its folds, parameters, train time, rank by co-bps, with
+rows closer than their spread marked "within noise") and a PNG of co-bps against train time; then ``index.md``, and copies of
 the records it used to ``<output>/records/`` so anyone can regenerate the same files from them.
 The output depends on the records alone: running it twice gives byte-identical files.
 """
@@ -37,13 +38,25 @@ class Row:
     model: str
     objective: str | None
     ensembler: str | None
+    #: K of a cross-validated row (its records pool K fold runs); None for single-split runs.
+    folds: int | None = None
     by_seed: dict[int, dict[str, Any]] = field(default_factory=dict)
     #: Older records of a seed that a newer one replaced: named in the table, not counted.
     superseded: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def label(self) -> str:
-        return " × ".join(part for part in (self.model, self.objective, self.ensembler) if part)
+        label = " × ".join(part for part in (self.model, self.objective, self.ensembler) if part)
+        return f"{label} ({self.folds}-fold)" if self.folds else label
+
+    def spread(self, metric: str) -> float | None:
+        """A K-fold row's sd over folds (mean over seeds); else the sd over seeds (None for one)."""
+        if self.folds:
+            spreads = [record["folds"]["spread"].get(metric) for record in self.records]
+            known = [value for value in spreads if value is not None]
+            return statistics.fmean(known) if known else None
+        values = self.values(metric)
+        return statistics.stdev(values) if len(values) > 1 else None
 
     @property
     def records(self) -> list[dict[str, Any]]:
@@ -67,6 +80,8 @@ class Board:
     checksum: str
     bin_size_ms: int
     rows: list[Row]
+    #: The fold runs pooled by the K-fold rows, by run id: named and copied, not rows of their own.
+    fold_runs: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def records(self) -> list[dict[str, Any]]:
@@ -75,8 +90,9 @@ class Board:
 
     @property
     def all_records(self) -> list[dict[str, Any]]:
-        """Every record the table names, superseded ones included."""
-        return self.records + [record for row in self.rows for record in row.superseded]
+        """Every record the table names, superseded ones and fold runs included."""
+        superseded = [record for row in self.rows for record in row.superseded]
+        return self.records + superseded + [self.fold_runs[run_id] for run_id in sorted(self.fold_runs)]
 
 
 def _slug(text: str) -> str:
@@ -91,21 +107,48 @@ def _higher_is_better(metric: str, records: Iterable[dict[str, Any]]) -> bool:
 
 
 def _rank_rows(rows: list[Row]) -> list[tuple[Row, int | None]]:
-    """Rows with their rank by the primary metric; the smoothing baseline comes first."""
+    """Rows with their rank by the primary metric; the smoothing baseline comes first.
+
+    K-fold rows (scored on every labelled trial) are ranked among themselves and listed before
+    single-split rows (scored on one val split), which are ranked among themselves: a score on 15
+    trials and a pooled score on 75 are not one scale.
+    """
     higher = _higher_is_better(PRIMARY_METRIC, (r for row in rows for r in row.records))
 
     def better(a: float, b: float) -> bool:
         return a > b if higher else a < b
 
     means = {id(row): row.mean(PRIMARY_METRIC) for row in rows}
-    scored = [m for m in means.values() if m is not None]
-    ranks = {key: None if m is None else 1 + sum(better(other, m) for other in scored) for key, m in means.items()}
+    ranks = {}
+    for row in rows:
+        peers = [means[id(other)] for other in rows if (other.folds is None) == (row.folds is None) and means[id(other)] is not None]
+        mean = means[id(row)]
+        ranks[id(row)] = None if mean is None else 1 + sum(better(other, mean) for other in peers)
 
     def order(row: Row) -> tuple:
         rank = ranks[id(row)]
-        return (row.model != BASELINE_MODEL, rank is None, rank or 0, row.label)
+        return (row.model != BASELINE_MODEL, row.folds is None, rank is None, rank or 0, row.label)
 
     return [(row, ranks[id(row)]) for row in sorted(rows, key=order)]
+
+
+def within_noise(ranked: Sequence[tuple[Row, int | None]]) -> dict[int, Row]:
+    """Rows (by id) whose primary score differs from the next better-ranked row's by less than the
+    larger of their two spreads: that order is noise, not a ranking. Rows without a spread (one
+    seed on one split) are never marked: their noise is unknown, and their label says so."""
+    scored = sorted((row.folds is None, rank, index, row) for index, (row, rank) in enumerate(ranked) if rank is not None)
+    marked = {}
+    for (group, _, _, above), (other_group, _, _, row) in zip(scored, scored[1:]):
+        if group != other_group:
+            continue
+        spreads = [s for s in (above.spread(PRIMARY_METRIC), row.spread(PRIMARY_METRIC)) if s is not None]
+        if len(spreads) == 2 and abs(above.mean(PRIMARY_METRIC) - row.mean(PRIMARY_METRIC)) < max(spreads):
+            marked[id(row)] = above
+    return marked
+
+
+def _fold_run_ids(record: dict[str, Any]) -> list[str]:
+    return list(record.get("folds", {}).get("members", []))
 
 
 def boards_from_records(records: Sequence[dict[str, Any]]) -> list[Board]:
@@ -121,8 +164,12 @@ def boards_from_records(records: Sequence[dict[str, Any]]) -> list[Board]:
     boards = []
     for (name, checksum), dataset_records in sorted(by_dataset.items()):
         rows: dict[tuple, Row] = {}
+        fold_runs = {}
         for record in dataset_records:
-            key = (record["model"], record["objective"], record["ensembler"])
+            if record["spec"].get("fold") is not None:  # one fold of a K-fold result: shown through it
+                fold_runs[record["run_id"]] = record
+                continue
+            key = (record["model"], record["objective"], record["ensembler"], record.get("folds", {}).get("k"))
             row = rows.setdefault(key, Row(*key))
             previous = row.by_seed.get(record["seed"])
             if previous is not None:
@@ -130,7 +177,7 @@ def boards_from_records(records: Sequence[dict[str, Any]]) -> list[Board]:
             row.by_seed[record["seed"]] = record  # records come oldest first: the newest wins
         key = _slug(name) if checksums_per_name[name] == 1 else f"{_slug(name)}-{checksum[:8]}"
         bin_size = dataset_records[-1]["dataset"]["bin_size_ms"]
-        boards.append(Board(key, name, checksum, bin_size, list(rows.values())))
+        boards.append(Board(key, name, checksum, bin_size, list(rows.values()), fold_runs))
     return boards
 
 
@@ -141,12 +188,12 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def _format_stat(values: list[float], n_seeds: int) -> str:
+def _format_stat(values: list[float], n_seeds: int, spread: float | None = None) -> str:
     if not values:
         return "—"
     text = f"{statistics.fmean(values):.4f}"
-    if len(values) > 1:
-        text += f" ± {statistics.stdev(values):.4f}"
+    if spread is not None:
+        text += f" ± {spread:.4f}"
     if len(values) < n_seeds:
         text += f" ({len(values)} of {n_seeds} seeds)"
     return text
@@ -168,13 +215,14 @@ def _metric_columns(records: Iterable[dict[str, Any]]) -> list[str]:
 
 def render_markdown(board: Board) -> str:
     ranked = _rank_rows(board.rows)
+    noisy = within_noise(ranked)
     metrics = _metric_columns(board.records)
     with_ensembler = any(row.ensembler for row in board.rows)
     arrow = {metric: "↑" if _higher_is_better(metric, board.records) else "↓" for metric in metrics}
 
     header = ["Rank", "Model", "Objective"] + (["Ensembler"] if with_ensembler else [])
     first_number = len(header)
-    header += [f"{metric} {arrow[metric]}" for metric in metrics] + ["Seeds", "Parameters", "Train time"]
+    header += [f"{metric} {arrow[metric]}" for metric in metrics] + ["Validation", "Seeds", "Parameters", "Train time"]
     lines = [
         GENERATED_MARKER,
         "",
@@ -184,7 +232,11 @@ def render_markdown(board: Board) -> str:
         f"`records/`). Data checksum `{board.checksum}`. Regenerate with `{REGENERATE}`.",
         "",
         f"Mean ± sd over seeds; rank by {PRIMARY_METRIC} ({arrow.get(PRIMARY_METRIC, '↑')}); the smoothing baseline "
-        "is listed first when present. ↑: higher is better, ↓: lower is better.",
+        "is listed first when present. ↑: higher is better, ↓: lower is better. K-fold rows: pooled over every "
+        "labelled trial (each predicted by the fold model that held it out) ± sd over folds; their eval predictions "
+        "are the mean of the fold models. Single-split rows (validated on the dataset's one val split) are ranked "
+        "separately, after the K-fold rows. "
+        "`2 ≈ 1`: closer to the row ranked 1 than their spread, so that order is within noise.",
         "",
         "| " + " | ".join(_cell(h) for h in header) + " |",
         # rank and every number right-aligned, names left-aligned
@@ -192,12 +244,16 @@ def render_markdown(board: Board) -> str:
     ]
     for row, rank in ranked:
         records = row.records
-        cells = ["—" if rank is None else str(rank), row.model, row.objective or "—"]
+        rank_text = "—" if rank is None else str(rank)
+        if id(row) in noisy:
+            rank_text += f" ≈ {dict((id(r), k) for r, k in ranked)[id(noisy[id(row)])]}"
+        cells = [rank_text, row.model, row.objective or "—"]
         if with_ensembler:
             cells.append(row.ensembler or "—")
-        cells += [_format_stat(row.values(metric), len(records)) for metric in metrics]
+        cells += [_format_stat(row.values(metric), len(records), row.spread(metric)) for metric in metrics]
         parameters = sorted({record["n_parameters"] for record in records})
         cells += [
+            _validation(row),
             str(len(records)),
             " / ".join(f"{p:,}" for p in parameters),
             _format_seconds(statistics.fmean(record["wall_seconds"] for record in records)),
@@ -227,12 +283,25 @@ def render_markdown(board: Board) -> str:
     for row, _ in ranked:
         runs = ", ".join(f"seed {seed} `{record['run_id']}`" for seed, record in sorted(row.by_seed.items()))
         lines.append(f"- {row.label}: {runs}")
+        for record in row.records if row.folds else []:
+            per_fold = record["folds"]["per_fold"].get(PRIMARY_METRIC, [])
+            members = ", ".join(
+                f"`{run_id}` ({'—' if value is None else f'{value:.4f}'})" for run_id, value in zip(_fold_run_ids(record), per_fold)
+            )
+            lines.append(f"  (seed {record['seed']} folds, {PRIMARY_METRIC} on each fold's own val trials: {members})")
         if row.superseded:
             older = sorted(record["run_id"] for record in row.superseded)
             lines.append(f"  (older runs of the same seed, not counted: {', '.join(f'`{r}`' for r in older)})")
     if _has_plot(board):
         lines += ["", f"![{PRIMARY_METRIC} against train time]({board.key}.png)"]
     return "\n".join(lines) + "\n"
+
+
+def _validation(row: Row) -> str:
+    """How the row was validated: K folds over how many trials, or the one split."""
+    trials = sorted({record["metrics"]["val_co_bps"]["n_trials"] for record in row.records if "val_co_bps" in record["metrics"]})
+    counted = f", {' / '.join(str(t) for t in trials)} trials" if trials else ""
+    return f"{row.folds}-fold pooled{counted}" if row.folds else f"single split{counted}"
 
 
 def _has_plot(board: Board) -> bool:
@@ -250,7 +319,7 @@ def render_plot(board: Board) -> bytes | None:
         values = row.values(PRIMARY_METRIC)
         if values:
             seconds = [record["wall_seconds"] for record in row.records]
-            spread = statistics.stdev(values) if len(values) > 1 else 0.0
+            spread = row.spread(PRIMARY_METRIC) or 0.0
             points.append((row.label, statistics.fmean(seconds), statistics.fmean(values), spread))
     if not points:
         return None
@@ -291,6 +360,8 @@ def render_index(boards: Sequence[Board]) -> str:
     lines += ["| Dataset | Bins | Runs | Best by co-bps | co-bps | Table |", "|---|---:|---:|---|---:|---|"]
     for board in boards:
         ranked = [(row, rank) for row, rank in _rank_rows(board.rows) if rank == 1]
+        if any(row.folds for row, _ in ranked):  # a cross-validated best outranks a single split's
+            ranked = [(row, rank) for row, rank in ranked if row.folds]
         best = ", ".join(row.label for row, _ in ranked) or "—"
         value = f"{ranked[0][0].mean(PRIMARY_METRIC):.4f}" if ranked else "—"
         lines.append(

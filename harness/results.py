@@ -57,6 +57,8 @@ _SCHEMA: dict[str, Any] = {
 _OPTIONAL: dict[str, Any] = {
     "stopped_because": (str, None),
     "history": list,
+    #: A cross-validated result's folds: k, seed, members (fold run ids), per_fold and spread per metric.
+    "folds": dict,
 }
 _OPTIONAL_HYPERPARAMETERS: dict[str, Any] = {"chosen": dict}
 _METRIC_SCHEMA: dict[str, Any] = {

@@ -12,6 +12,7 @@ A spec names a dataset, a model, an objective, their configs, the training budge
     objective_config: {}
     train: {lr: 0.003, epochs: 200, max_minutes: 10}
     seed: 0
+    folds: 5                    # optional: K-fold cross-validation over train + val (0: one split)
 """
 
 from __future__ import annotations
@@ -79,6 +80,10 @@ class RunSpec:
     device: str | None = None
     #: Optuna trial number when a search made this run.
     search_trial: int | None = None
+    #: K-fold cross-validation over the labelled (train + val) trials; 0 keeps the dataset's split.
+    folds: int = 0
+    #: Which fold this run validates on (0 .. folds - 1); None for the cross-validated result itself.
+    fold: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -93,9 +98,15 @@ class RunSpec:
         identity.pop("device")
         for key in _BUDGET_KEYS:
             identity["train"].pop(key)
+        cv = ""
+        if self.folds:
+            cv = f"-cv{self.folds}" + ("" if self.fold is None else f"f{self.fold}")
+        else:  # single-split runs keep the ids they had before folds existed
+            identity.pop("folds")
+            identity.pop("fold")
         digest = hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:10]
         dataset = Path(self.dataset).stem if ("/" in self.dataset or "\\" in self.dataset) else self.dataset
-        return f"{dataset}-{self.model}-{self.objective or 'direct'}-s{self.seed}-{digest}"
+        return f"{dataset}-{self.model}-{self.objective or 'direct'}-s{self.seed}{cv}-{digest}"
 
     def with_overrides(self, **changes: Any) -> RunSpec:
         train_changes = changes.pop("train", None) or {}
@@ -107,7 +118,19 @@ class RunSpec:
             train_changes[key] = _coerce_train_value("command line", key, value)
         if train_changes:
             spec = replace(spec, train=replace(spec.train, **train_changes))
+        check_folds(spec, "command line")
         return spec
+
+
+def check_folds(spec: RunSpec, source: str) -> None:
+    """``folds`` is 0 (one split) or at least 2; ``fold`` needs ``folds`` and lies below it."""
+    if spec.folds == 1 or spec.folds < 0:
+        raise SpecError(source, "folds", f"expected 0 (the dataset's own split) or a fold count >= 2, found {spec.folds}")
+    if spec.fold is not None:
+        if not spec.folds:
+            raise SpecError(source, "fold", f"fold {spec.fold} needs folds: K (the number of folds)")
+        if not 0 <= spec.fold < spec.folds:
+            raise SpecError(source, "fold", f"expected a fold index in 0..{spec.folds - 1}, found {spec.fold}")
 
 
 _TOP_KEYS = {f.name for f in fields(RunSpec)} | {"version", "include"}
@@ -123,6 +146,8 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "seed": (int,),
     "device": (str, type(None)),
     "search_trial": (int, type(None)),
+    "folds": (int,),
+    "fold": (int, type(None)),
     "version": (int,),
 }
 
@@ -177,7 +202,7 @@ def spec_from_mapping(data: Mapping[str, Any], source: str = "<spec>") -> RunSpe
     for key in data:
         if key not in _TOP_KEYS:
             raise SpecError(source, key, f"unknown key; expected one of {', '.join(sorted(_TOP_KEYS - {'include'}))}")
-        if not isinstance(data[key], _TYPES.get(key, (object,))) or isinstance(data[key], bool) and key in ("seed", "version"):
+        if not isinstance(data[key], _TYPES.get(key, (object,))) or isinstance(data[key], bool) and key in ("seed", "version", "folds", "fold"):
             expected = " or ".join("null" if t is type(None) else t.__name__ for t in _TYPES[key])
             raise SpecError(source, key, f"expected {expected}, found {data[key]!r}")
     version = data.get("version", SPEC_VERSION)
@@ -189,7 +214,9 @@ def spec_from_mapping(data: Mapping[str, Any], source: str = "<spec>") -> RunSpe
             raise SpecError(source, f"train.{key}", f"unknown key; expected one of {', '.join(sorted(_TRAIN_KEYS))}")
         train[key] = _coerce_train_value(source, key, value)
     values = {key: data[key] for key in data if key not in ("version", "include", "train")}
-    return RunSpec(**values, train=TrainConfig(**train))
+    spec = RunSpec(**values, train=TrainConfig(**train))
+    check_folds(spec, source)
+    return spec
 
 
 def _coerce_train_value(source: str, key: str, value: Any) -> Any:

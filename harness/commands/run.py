@@ -35,6 +35,13 @@ def run_command(
         Optional[list[str]],
         typer.Option("--set", help="Override one setting, e.g. --set model.n_layers=2 --set train.patience=20 (repeatable)."),
     ] = None,
+    folds: Annotated[
+        Optional[int], typer.Option("--folds", help="K-fold cross-validation over train + val: K runs, pooled into one result.")
+    ] = None,
+    fold: Annotated[
+        Optional[int], typer.Option("--fold", help="With --folds: run only this fold (0..K-1); pools once every fold is done.")
+    ] = None,
+    fold_ensembler: Annotated[str, typer.Option("--fold-ensembler", help="Ensembler of the fold models' eval rates.")] = "mean",
     rerun: Annotated[bool, typer.Option("--rerun", help="Train again even if this exact run already completed.")] = False,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show the live progress bar.")] = True,
 ) -> None:
@@ -53,6 +60,8 @@ def run_command(
         objective=objective,
         seed=seed,
         device=device,
+        folds=folds,
+        fold=fold,
         dataset_config={**spec.dataset_config, **overrides.get("dataset", {})},
         model_config={**spec.model_config, **overrides.get("model", {})},
         objective_config={**spec.objective_config, **overrides.get("objective", {})},
@@ -65,13 +74,38 @@ def run_command(
             **overrides.get("train", {}),
         },
     )
-    with _LiveProgress(spec, enabled=progress) as live:
-        record, outcome = execute(host, spec, rerun=rerun, on_epoch=live.update, on_status=live.say)
-    if outcome is None:
-        console.print(f"[dim]{record['run_id']} already completed on {record['created']}; showing its record (--rerun trains again)[/]")
-    else:
-        console.print(f"[dim]{outcome.stopped_because}; {outcome.epochs} epochs in {outcome.wall_seconds:.1f} s[/]")
-    print_record(record)
+    def run_one(one: RunSpec) -> dict:
+        with _LiveProgress(one, enabled=progress) as live:
+            record, outcome = execute(host, one, rerun=rerun, on_epoch=live.update, on_status=live.say)
+        if outcome is None:
+            console.print(f"[dim]{record['run_id']} already completed on {record['created']}; showing its record (--rerun trains again)[/]")
+        else:
+            console.print(f"[dim]{outcome.stopped_because}; {outcome.epochs} epochs in {outcome.wall_seconds:.1f} s[/]")
+        return record
+
+    if not spec.folds:
+        print_record(run_one(spec))
+        return
+    from harness.crossval import cross_validate, finished_folds, pool_folds
+
+    host.registries.ensemblers.get(fold_ensembler)  # an unknown name fails before any training
+    if spec.fold is not None:  # one fold (e.g. folds spread over machines); pool when all are done
+        print_record(run_one(spec))
+        done = finished_folds(spec)
+        if any(record is None for record in done):
+            console.print(f"{sum(r is not None for r in done)} of {spec.folds} folds done; the last one pools them")
+            return
+        print_record(pool_folds(host, spec, done, fold_ensembler))
+        return
+
+    def run_fold(one: RunSpec) -> dict:
+        console.print(f"[bold]fold {one.fold} of {one.folds}[/]")
+        record = run_one(one)
+        value = record["metrics"].get("val_co_bps", {}).get("value")
+        console.print(f"fold {one.fold}: val co-bps {'n/a' if value is None else f'{value:.4f}'} on its own {record['metrics']['val_co_bps']['n_trials']} trials")
+        return record
+
+    print_record(cross_validate(host, spec, rerun=rerun, ensembler=fold_ensembler, run_fold=run_fold))
 
 
 def print_record(record: dict) -> None:
@@ -85,6 +119,11 @@ def print_record(record: dict) -> None:
     headline = record["metrics"].get("co-bps") or record["metrics"].get("val_co_bps")
     if headline and headline["value"] is not None:
         console.print(f"co-bps: {headline['value']:.4f} ({headline['split']} split, {headline['n_trials']} trials)")
+    folds = record.get("folds")
+    if folds:
+        per_fold = ", ".join("n/a" if v is None else f"{v:.4f}" for v in folds["per_fold"].get("co-bps", []))
+        spread = folds["spread"].get("co-bps")
+        console.print(f"per fold co-bps: {per_fold}" + ("" if spread is None else f" (sd {spread:.4f})"))
     console.print(f"run dir: {record['paths']['run_dir']}")
 
 

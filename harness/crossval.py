@@ -1,0 +1,167 @@
+"""Cross-validated results: K fold runs of one spec, pooled into one record and one fold ensemble.
+
+Each fold is an ordinary run (its own run id, checkpoints, resume, record) that validates, stops
+early and picks its checkpoint on its own fold only. The cross-validated record then scores every
+labelled trial once, with the rates of the fold model that validated on it (the same scorer as a
+run, so co-bps and the rest come from nlb_tools), reports the spread of the per-fold values, and
+predicts eval trials with the mean of the fold models through a registered ensembler, so that
+``bench submit`` of the record exports the fold ensemble.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from harness.errors import BenchError
+from harness.folds import FOLD_SEED, FoldPlan, out_of_fold, pooled_predictions, pooled_view
+from harness.home import runs_dir
+from harness.host import Host, merged_config
+from harness.metrics import score
+from harness.results import predictions_path, read_records, record_header, record_metrics, write_record
+from harness.specs import RunSpec
+
+#: The ensembler that averages the fold models for eval trials.
+FOLD_ENSEMBLER = "mean"
+
+#: Runs one fold's spec and returns its record (``bench run`` wraps it in a progress bar).
+RunFold = Callable[[RunSpec], Mapping[str, Any]]
+
+
+def fold_specs(spec: RunSpec) -> list[RunSpec]:
+    """The K ordinary runs of a K-fold spec."""
+    if not spec.folds:
+        raise BenchError("this spec has no folds: set folds: K in the spec or pass --folds K")
+    return [replace(spec, fold=fold) for fold in range(spec.folds)]
+
+
+def cross_validation_spec(spec: RunSpec) -> RunSpec:
+    """The spec naming the cross-validated result (no fold index)."""
+    return replace(spec, fold=None)
+
+
+def _records_by_id() -> dict[str, dict[str, Any]]:
+    return {record["run_id"]: record for record in read_records()}
+
+
+def finished_folds(spec: RunSpec) -> list[Mapping[str, Any] | None]:
+    """Each fold's record, or None for a fold not finished yet."""
+    records = _records_by_id()
+    return [records.get(fold.run_id()) for fold in fold_specs(spec)]
+
+
+def cross_validate(
+    host: Host,
+    spec: RunSpec,
+    *,
+    rerun: bool = False,
+    ensembler: str = FOLD_ENSEMBLER,
+    run_fold: RunFold | None = None,
+) -> dict[str, Any]:
+    """Run (or resume, or reuse) every fold of ``spec``, then pool them; returns the pooled record."""
+    from harness.execute import execute
+
+    run_fold = run_fold or (lambda fold_spec: execute(host, fold_spec, rerun=rerun)[0])
+    host.registries.ensemblers.get(ensembler)  # an unknown name fails before hours of training
+    members = [run_fold(fold_spec) for fold_spec in fold_specs(spec)]
+    return pool_folds(host, spec, members, ensembler)
+
+
+def pooled_val_co_bps(host: Host, spec: RunSpec, folds: int = 5, **options: Any) -> float:
+    """The K-fold pooled val co-bps of ``spec``: each labelled trial scored by the fold model that
+    held it out. A search objective that does not chase one val split's noise (``bench tune``)."""
+    spec = spec if spec.folds else replace(spec, folds=folds)
+    record = cross_validate(host, cross_validation_spec(spec), **options)
+    value = record["metrics"]["val_co_bps"]["value"]
+    if value is None:
+        raise BenchError(f"{record['run_id']}: pooled val co-bps could not be computed ({record['metrics']['val_co_bps']['note']})")
+    return float(value)
+
+
+def _spread(values: Sequence[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return statistics.stdev(known) if len(known) == len(values) and len(known) > 1 else None
+
+
+def pool_folds(host: Host, spec: RunSpec, members: Sequence[Mapping[str, Any]], ensembler: str = FOLD_ENSEMBLER) -> dict[str, Any]:
+    """Pool finished fold runs (records, in fold order) into the cross-validated record."""
+    from harness.submission import load_predictions, save_predictions
+
+    spec = cross_validation_spec(spec)
+    expected = [fold.run_id() for fold in fold_specs(spec)]
+    found = [record["run_id"] for record in members]
+    if found != expected:
+        raise BenchError(f"pooling {spec.folds} folds needs the runs {', '.join(expected)} in order, got {', '.join(found) or 'none'}")
+    for record in members:
+        if record["dataset"]["checksum"] != members[0]["dataset"]["checksum"]:
+            raise BenchError(f"fold run {record['run_id']} trained on other data than {members[0]['run_id']}: their folds do not partition one dataset")
+        if not predictions_path(record).is_file():
+            raise BenchError(f"fold run {record['run_id']}: its predictions file {predictions_path(record)} is missing (run it again with --rerun)")
+    data = host.recorded_dataset(members[0]["dataset"], "the fold runs were")
+    candidates = [load_predictions(predictions_path(record)) for record in members]
+
+    settings = merged_config(host.registries.ensemblers.get(ensembler), {})
+    combiner = host.ensembler(ensembler, settings)
+    eval_rates = combiner.combine(candidates, data).eval  # the fold ensemble predicts eval trials
+    train, val = out_of_fold(candidates, data)
+    metrics = record_metrics(score(pooled_view(data, spec.folds), pooled_predictions(train, val, eval_rates, data, spec.folds)))
+    plan = FoldPlan.for_data(data, spec.folds)
+    n_labelled = plan.n_train + plan.n_val
+    for entry in metrics.values():
+        if entry["split"] in ("val", "train+val"):
+            entry["split"] = f"{spec.folds}-fold val"
+            pooled = f"pooled over all {n_labelled} labelled trials, each predicted by the fold model that validated on it"
+            entry["note"] = f"{entry['note']}; {pooled}" if entry["note"] else pooled
+
+    run_id = spec.run_id()
+    run_dir = runs_dir() / run_id
+    run_dir.mkdir(parents=True, exist_ok=True)
+    from harness.contracts import Predictions
+
+    saved = save_predictions(Predictions(train=train, val=val, eval=eval_rates), run_dir / "predictions.h5")
+    per_fold = {name: [record["metrics"].get(name, {}).get("value") for record in members] for name in metrics}
+    first = members[0]
+    record = {
+        **record_header(host.manager, first["versions"]["torch"]),
+        "run_id": run_id,
+        "dataset": dict(first["dataset"]),
+        "model": spec.model,
+        "objective": first["objective"],
+        "ensembler": ensembler,
+        "hyperparameters": {
+            "model": dict(first["hyperparameters"]["model"]),
+            "objective": dict(first["hyperparameters"]["objective"]),
+            "train": dict(first["hyperparameters"]["train"]),
+            "chosen": {"ensembler": ensembler, "ensembler_config": dict(settings), "eval": f"mean of the {spec.folds} fold models"},
+        },
+        "seed": spec.seed,
+        "device": "+".join(sorted({record["device"] for record in members})),
+        "n_parameters": int(sum(record["n_parameters"] for record in members)),
+        # the compute the result stands for: every fold's training time
+        "wall_seconds": round(float(sum(record["wall_seconds"] for record in members)), 3),
+        "epochs": int(sum(record["epochs"] for record in members)),
+        "status": "complete",
+        "stopped_because": f"{spec.folds}-fold cross-validation over {n_labelled} labelled trials",
+        "metrics": metrics,
+        "folds": {
+            "k": spec.folds,
+            "seed": FOLD_SEED,
+            "members": expected,
+            "per_fold": per_fold,
+            "spread": {name: _spread(values) for name, values in per_fold.items()},
+        },
+        "paths": {"run_dir": str(run_dir), "checkpoint": None, "predictions": str(Path(saved)), "submission": None},
+        "spec": _spec_dict(spec),
+        "search_trial": spec.search_trial,
+    }
+    write_record(record)
+    return record
+
+
+def _spec_dict(spec: RunSpec) -> dict[str, Any]:
+    from harness.execute import _jsonable
+
+    return _jsonable(spec.to_dict())
