@@ -67,7 +67,17 @@ def cross_validate(
     run_fold = run_fold or (lambda fold_spec: execute(host, fold_spec, rerun=rerun)[0])
     host.registries.ensemblers.get(ensembler)  # an unknown name fails before hours of training
     members = [run_fold(fold_spec) for fold_spec in fold_specs(spec)]
+    pooled = _records_by_id().get(cross_validation_spec(spec).run_id())
+    if pooled is not None and not rerun and pooled["ensembler"] == ensembler and _newer_than_members(pooled, members):
+        return pooled  # these very fold runs were pooled already
     return pool_folds(host, spec, members, ensembler)
+
+
+def _newer_than_members(pooled: Mapping[str, Any], members: Sequence[Mapping[str, Any]]) -> bool:
+    from datetime import datetime
+
+    created = datetime.fromisoformat(pooled["created"])
+    return all(datetime.fromisoformat(record["created"]) <= created for record in members)
 
 
 def pooled_val_co_bps(host: Host, spec: RunSpec, folds: int = 5, **options: Any) -> float:
