@@ -16,6 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from harness.contracts import Predictions
 from harness.errors import BenchError
 from harness.folds import FOLD_SEED, FoldPlan, out_of_fold, pooled_predictions, pooled_view
 from harness.home import runs_dir
@@ -129,8 +130,6 @@ def pool_folds(host: Host, spec: RunSpec, members: Sequence[Mapping[str, Any]], 
     run_id = spec.run_id()
     run_dir = runs_dir() / run_id
     run_dir.mkdir(parents=True, exist_ok=True)
-    from harness.contracts import Predictions
-
     saved = save_predictions(Predictions(train=train, val=val, eval=eval_rates), run_dir / "predictions.h5")
     per_fold = {name: [record["metrics"].get(name, {}).get("value") for record in members] for name in metrics}
     first = members[0]
