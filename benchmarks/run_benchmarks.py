@@ -6,6 +6,9 @@
     .venv/bin/python benchmarks/run_benchmarks.py synthetic     # default run on lorenz vs its oracle co-bps
     .venv/bin/python benchmarks/run_benchmarks.py all
     .venv/bin/python benchmarks/run_benchmarks.py curves --seeds 3 --reuse  # report stored runs, train none
+    .venv/bin/python benchmarks/run_benchmarks.py folds --reuse [--target eval_target.h5]
+        # 5-fold mtm and random on MC_Maze_Small: pooled co-bps, per-fold values, spread, the fold
+        # ensemble's submission scored against a withheld target when one is given (not in `all`)
 
 The same script runs unchanged on a GPU machine (the trainer picks CUDA when present); the device
 is printed with every figure. Runs are recorded in the results store like any `bench run`.
@@ -154,12 +157,43 @@ def synthetic(dataset: str = "lorenz", objective: str = "mtm", reuse: bool = Fal
             print(f"  {name}: {metrics[name]['value']:.4f}")
 
 
+def folds(dataset: str = "mc_maze_small", k: int = 5, reuse: bool = False, target: Path | None = None) -> None:
+    import tempfile
+
+    from harness.crossval import cross_validate
+    from harness.execute import execute
+    from harness.host import Host
+    from harness.specs import load_spec
+    from harness.submission import load_predictions, score_submission, write_submission
+
+    print(f"device: {device_name()}")
+    host = Host()
+    for objective in ("mtm", "random"):
+        spec = load_spec(REPO / "specs" / f"ndt_{objective}_{dataset}.yaml").with_overrides(folds=k)
+        record = cross_validate(host, spec, rerun=not reuse, run_fold=lambda one: execute(host, one, rerun=not reuse)[0])
+        metrics, spread = record["metrics"], record["folds"]["spread"]
+        per_fold = ", ".join(f"{v:.4f}" for v in record["folds"]["per_fold"]["co-bps"])
+        print(f"ndt/{objective} {k}-fold ({record['run_id']}): pooled co-bps {metrics['co-bps']['value']:.4f} over "
+              f"{metrics['co-bps']['n_trials']} trials, per fold {per_fold} (sd {spread['co-bps']:.4f}); "
+              f"{record['wall_seconds'] / 60:.1f} min of training over {k} folds")
+        if target is not None:
+            data = host.recorded_dataset(record["dataset"], f"run {record['run_id']} was")
+            with tempfile.TemporaryDirectory() as folder:
+                submission = Path(folder) / "submission.h5"
+                write_submission(data, load_predictions(record["paths"]["predictions"]), submission)
+                for group, scores in score_submission(submission, target).items():
+                    print(f"  fold ensemble on {group} withheld eval: " + ", ".join(f"{m} {v:.4f}" for m, v in scores.items()))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("which", choices=["help", "throughput", "curves", "synthetic", "all"])
+    parser.add_argument("which", choices=["help", "throughput", "curves", "synthetic", "folds", "all"])
     parser.add_argument("--seeds", type=int, default=1)
     parser.add_argument("--reuse", action="store_true", help="report runs already in the results store instead of training again")
+    parser.add_argument("--target", type=Path, help="folds: an NLB eval-target h5 with the withheld held-out spikes")
     args = parser.parse_args()
+    if args.which == "folds":
+        folds(reuse=args.reuse, target=args.target)
     if args.which in ("help", "all"):
         bench_help()
     if args.which in ("throughput", "all"):
