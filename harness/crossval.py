@@ -63,10 +63,11 @@ def cross_validate(
     run_fold: RunFold | None = None,
 ) -> dict[str, Any]:
     """Run (or resume, or reuse) every fold of ``spec``, then pool them; returns the pooled record."""
-    from harness.execute import execute
+    from harness.execute import execute, resolve_objective
 
     run_fold = run_fold or (lambda fold_spec: execute(host, fold_spec, rerun=rerun)[0])
     host.registries.ensemblers.get(ensembler)  # an unknown name fails before hours of training
+    spec = resolve_objective(host, spec)
     members = [run_fold(fold_spec) for fold_spec in fold_specs(spec)]
     pooled = _records_by_id().get(cross_validation_spec(spec).run_id())
     if pooled is not None and not rerun and pooled["ensembler"] == ensembler and _newer_than_members(pooled, members):
@@ -101,7 +102,9 @@ def pool_folds(host: Host, spec: RunSpec, members: Sequence[Mapping[str, Any]], 
     """Pool finished fold runs (records, in fold order) into the cross-validated record."""
     from harness.submission import load_predictions, save_predictions
 
-    spec = cross_validation_spec(spec)
+    from harness.execute import resolve_objective
+
+    spec = cross_validation_spec(resolve_objective(host, spec))
     expected = [fold.run_id() for fold in fold_specs(spec)]
     found = [record["run_id"] for record in members]
     if found != expected:

@@ -31,6 +31,15 @@ def completed_record(run_id: str) -> dict[str, Any] | None:
     return None
 
 
+def resolve_objective(host: Host, spec: RunSpec) -> RunSpec:
+    """The spec as it runs (and is named): closed-form baselines have no objective, others need one."""
+    if host.registries.models.get(spec.model).direct_fit:
+        return replace(spec, objective=None)
+    if spec.objective is None:
+        raise BenchError(f"model '{spec.model}' is trained by gradient descent and needs an --objective")
+    return spec
+
+
 def execute(
     host: Host,
     spec: RunSpec,
@@ -49,11 +58,8 @@ def execute(
     say = on_status or (lambda message: None)
     if spec.folds and spec.fold is None:
         raise BenchError(f"a spec with folds: {spec.folds} is {spec.folds} runs: harness.crossval.cross_validate runs them and pools their scores")
+    spec = resolve_objective(host, spec)
     model_entry = host.registries.models.get(spec.model)
-    if model_entry.direct_fit:  # closed-form baselines are not trained by an objective
-        spec = replace(spec, objective=None)
-    elif spec.objective is None:
-        raise BenchError(f"model '{spec.model}' is trained by gradient descent and needs an --objective")
     device = choose_device(spec.device)
     run = RunContext.for_spec(spec, device)
     if rerun:

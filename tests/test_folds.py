@@ -187,6 +187,15 @@ def test_pooled_scores_where_eval_is_withheld_use_every_labelled_trial_once():
     assert metrics["vel R2"].value is not None and metrics["vel R2"].n_trials == 40  # decoded across the pooled trials
 
 
+def test_a_closed_form_baseline_cross_validates_choosing_its_settings_per_fold(bench_home, capsys):
+    assert main(["run", "--dataset", "bench-tiny", "--model", "smoothing", "--folds", "2", "--fold-ensembler", "kit-mean", "--no-progress"],
+                host=kit_host(KitComponentsPlugin())) == 0
+    stored = records(bench_home)
+    (pooled,) = [r for r in stored.values() if r.get("folds")]
+    assert pooled["objective"] is None and "-direct-s0-cv2-" in pooled["run_id"]
+    assert all(stored[run_id]["stopped_because"] == "closed-form fit" for run_id in pooled["folds"]["members"])
+
+
 def test_pooling_refuses_missing_or_misordered_folds(bench_home):
     host = kit_host(KitComponentsPlugin())
     assert main([*RUN, "--epochs", "2", "--folds", "2", "--fold", "0"], host=host) == 0

@@ -87,8 +87,10 @@ def run_command(
         print_record(run_one(spec))
         return
     from harness.crossval import cross_validate, finished_folds, pool_folds
+    from harness.execute import resolve_objective
 
     host.registries.ensemblers.get(fold_ensembler)  # an unknown name fails before any training
+    spec = resolve_objective(host, spec)  # fold run ids name the objective a run really uses
     if spec.fold is not None:  # one fold (e.g. folds spread over machines); pool when all are done
         print_record(run_one(spec))
         done = finished_folds(spec)
