@@ -270,3 +270,47 @@ def test_a_fold_killed_mid_run_resumes_and_pools_as_if_uninterrupted(tmp_path, m
     assert resumed_records[straight["run_id"]]["epochs"] == straight["epochs"] == 60
     (pooled,) = [r for r in resumed_records.values() if r.get("folds")]
     assert pooled["folds"]["per_fold"]["val_co_bps"][1] == straight["metrics"]["val_co_bps"]["value"]
+
+
+def test_eval_sized_co_bps_fits_the_null_on_groups_of_eval_size():
+    from harness.crossval import grouped_bits_per_spike
+
+    rng = np.random.default_rng(3)
+    spikes = rng.poisson(0.3, size=(30, 10, 4)).astype(float)
+    rates = np.clip(spikes + rng.normal(0, 0.3, spikes.shape), 0.05, None)
+    assert grouped_bits_per_spike(rates, spikes, 30) == pytest.approx(nlb_bits_per_spike(rates, spikes))
+    # one grouping of 3 x 10 trials: the spike-weighted mean of nlb's score on each group
+    groups = np.array_split(np.random.default_rng(0).permutation(30), 3)
+    counts = [spikes[g].sum() for g in groups]
+    expected = sum(nlb_bits_per_spike(rates[g], spikes[g]) * c for g, c in zip(groups, counts)) / sum(counts)
+    assert grouped_bits_per_spike(rates, spikes, 10, repeats=1) == pytest.approx(expected)
+
+
+def test_pooled_record_where_eval_is_withheld_adds_the_eval_sized_score(bench_home):
+    """As on MC_Maze_Small: the record carries the 75-trial pooled co-bps and the eval-sized one."""
+    from harness.crossval import EVAL_SIZED
+
+    class Withheld:
+        @hookimpl
+        def bench_register_datasets(self, register):
+            register("tiny-withheld", "harness.testing:load_tiny_dataset", description="", defaults={"seed": 0})
+
+    import harness.testing as kit
+
+    original = kit.load_tiny_dataset
+
+    def withheld(config):
+        data = original(config)
+        return replace(data, name="tiny-withheld", eval=replace(data.eval, heldout=None, heldout_forward=None, behavior=None))
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(kit, "load_tiny_dataset", withheld)
+        host = kit_host(KitComponentsPlugin(), Withheld())
+        args = ["run", "--dataset", "tiny-withheld", "--model", "kit-linear", "--objective", "kit-cosmoothing", "--epochs", "2",
+                "--no-progress", "--fold-ensembler", "kit-mean", "--folds", "2"]
+        assert main(args, host=host) == 0
+    (pooled,) = [r for r in records(bench_home).values() if r.get("folds")]
+    assert pooled["metrics"]["co-bps"]["n_trials"] == 40 and pooled["metrics"]["co-bps"]["split"] == "2-fold val"
+    assert pooled["metrics"][EVAL_SIZED]["value"] is not None and "groups of 8" not in pooled["metrics"][EVAL_SIZED]["note"]
+    assert "random group of 8 trials" in pooled["metrics"][EVAL_SIZED]["note"]
+    assert EVAL_SIZED not in pooled["folds"]["per_fold"]
