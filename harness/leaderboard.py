@@ -2,10 +2,10 @@
 
 ``generate(store, output)`` reads the run records and writes, per dataset, a Markdown table
 (rows model x objective [x ensembler] [x K folds], each metric as mean ± sd over seeds, or a
-K-fold result's pooled value ± the sd over its folds, parameters, train time, rank by co-bps, with
-rows closer than their spread marked "within noise") and a PNG of co-bps against train time; then ``index.md``, and copies of
-the records it used to ``<output>/records/`` so anyone can regenerate the same files from them.
-The output depends on the records alone: running it twice gives byte-identical files.
+K-fold result's pooled value ± the sd over its folds, parameters, train time, rank by co-bps, rows
+closer than their spread marked "within noise") and a PNG of co-bps against train time; then
+``index.md``, and copies of the records it used to ``<output>/records/`` so anyone can regenerate
+the same files from them. The output depends on the records alone: running it twice gives byte-identical files.
 """
 
 from __future__ import annotations
