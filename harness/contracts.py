@@ -266,6 +266,10 @@ class SplitRates:
     def arrays(self) -> dict[str, np.ndarray]:
         return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
 
+    def take(self, index: np.ndarray) -> SplitRates:
+        """The same rates restricted to the trials at ``index`` (in that order)."""
+        return SplitRates(**{name: array[index] for name, array in self.arrays().items()})
+
 
 @dataclass(frozen=True)
 class Predictions:
@@ -284,9 +288,13 @@ class Predictions:
 class Ensembler(Protocol):
     """Combines candidates' predictions, built by its plugin's factory ``build(config)``.
 
-    ``combine(candidates, data)`` may read ``data.val`` targets to weigh or select candidates and
-    returns new Predictions; it never touches a model or a checkpoint. After combining it may set
-    ``chosen`` (a dict: which candidates it used, their weights) for the ensemble's record.
+    ``combine(candidates, data)`` may read ``data.val`` targets (and the candidates' val rates) to
+    weigh or select candidates, and returns new Predictions in which the same fitted combination
+    is applied to every split; it never touches a model or a checkpoint, and never fits on train
+    or eval targets. That is what lets the harness score it honestly: it cross-fits by calling
+    ``combine`` with ``data.val`` restricted to some val trials and the other val trials handed in
+    as the eval split, their targets removed. After combining it may set ``chosen`` (a
+    JSON-serialisable dict: which candidates it used, their weights) for the ensemble's record.
     """
 
     def combine(self, candidates: Sequence[Predictions], data: DatasetTensors) -> Predictions: ...

@@ -3,6 +3,14 @@
 An ensemble never loads a model: it reads each member's ``predictions.h5``, hands them to a
 registered ensembler, scores the combined rates with the same code as ``bench run`` and writes a
 record whose ``ensembler`` names how they were combined and whose ``spec`` lists the members.
+
+Honest val scores: an ensembler may weigh or select candidates on the val trials' targets, so
+scoring it on those same trials flatters it. Every ensemble is therefore cross-fitted: the val
+trials are cut into K seeded folds, the ensembler is fitted (``combine``) on K-1 of them and
+predicts the held-out fold, handed to it as the eval split with its targets removed; the K
+held-out predictions, pooled, are the val rates its val metrics are computed from. The in-sample
+figure (fitted and scored on all val trials) is recorded beside them as ``val_co_bps (in-sample)``.
+The predictions saved for export (train, val, eval) come from one fit on all val trials.
 """
 
 from __future__ import annotations
@@ -11,7 +19,7 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.errors import BenchError
 from harness.home import runs_dir
@@ -19,11 +27,133 @@ from harness.host import Host, merged_config
 from harness.metrics import score
 from harness.results import predictions_path, record_header, record_metrics, write_record
 
+if TYPE_CHECKING:  # numpy loads when an ensemble is built, not when the CLI registers its commands
+    import numpy as np
 
-def ensemble_id(dataset: str, ensembler: str, config: Mapping[str, Any], members: Sequence[str]) -> str:
+    from harness.contracts import DatasetTensors, Predictions, SplitRates
+    from harness.metrics import MetricValue
+
+#: Folds of the val trials that every ensemble's val scores are cross-fitted over, and their seed.
+CROSS_FIT_FOLDS = 5
+CROSS_FIT_SEED = 0
+#: The val co-bps of the ensembler fitted on all val trials and scored on them: optimistic.
+IN_SAMPLE_METRIC = "val_co_bps (in-sample)"
+
+
+def ensemble_id(
+    dataset: str, ensembler: str, config: Mapping[str, Any], members: Sequence[str], folds: int = CROSS_FIT_FOLDS
+) -> str:
     """Named by what it combines: the same members and settings give the same id."""
-    identity = json.dumps({"ensembler": ensembler, "config": config, "members": sorted(members)}, sort_keys=True)
-    return f"{dataset}-ensemble-{ensembler}-{hashlib.sha256(identity.encode()).hexdigest()[:10]}"
+    identity: dict[str, Any] = {"ensembler": ensembler, "config": config, "members": sorted(members)}
+    if folds != CROSS_FIT_FOLDS:  # the default leaves ids of records made before cross-fitting unchanged
+        identity["folds"] = folds
+    digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:10]
+    return f"{dataset}-ensemble-{ensembler}-{digest}"
+
+
+def ensemble_label(ensembler: str, settings: Mapping[str, Any], defaults: Mapping[str, Any]) -> str:
+    """The ensembler and the settings that differ from its defaults ("mean top=3"): what tells
+    apart, on a leaderboard, ensembles of the same runs combined differently."""
+    changed = [f"{key}={value}" for key, value in sorted(settings.items()) if defaults.get(key) != value]
+    return " ".join([ensembler, *changed])
+
+
+def val_folds(n_trials: int, folds: int, seed: int = CROSS_FIT_SEED) -> list[np.ndarray]:
+    """Positions ``range(n_trials)`` cut into ``folds`` seeded, shuffled parts of near-equal size."""
+    import numpy as np
+
+    if folds < 2:
+        raise BenchError(f"--folds {folds}: cross-fitting needs at least 2 folds of val trials")
+    if n_trials < folds:
+        raise BenchError(f"--folds {folds}: the dataset has only {n_trials} val trials; use --folds {n_trials} or fewer")
+    order = np.random.default_rng(seed).permutation(n_trials)
+    return [np.sort(part) for part in np.array_split(order, folds)]
+
+
+def _fold_view(
+    candidates: Sequence[Predictions], data: DatasetTensors, fit: np.ndarray, held: np.ndarray
+) -> tuple[list[Predictions], DatasetTensors]:
+    """What an ensembler sees for one fold: val holds the fitting trials; the held-out val trials
+    stand in for eval, with nothing of theirs but the held-in spikes and trial ids."""
+    from harness.contracts import Predictions, Split
+
+    held_trials = data.val.take(held)
+    fold_data = data.with_splits(val=data.val.take(fit), eval=Split(heldin=held_trials.heldin, trial_ids=held_trials.trial_ids))
+    fold_candidates = [
+        Predictions(train=c.train, val=c.val.take(fit), eval=c.val.take(held), mask_bps=c.mask_bps) for c in candidates
+    ]
+    return fold_candidates, fold_data
+
+
+def _chosen(combiner: Any) -> dict[str, Any]:
+    return dict(getattr(combiner, "chosen", {}) or {})
+
+
+def cross_fit(
+    host: Host,
+    ensembler: str,
+    settings: Mapping[str, Any],
+    candidates: Sequence[Predictions],
+    data: DatasetTensors,
+    folds: int = CROSS_FIT_FOLDS,
+    seed: int = CROSS_FIT_SEED,
+) -> tuple[SplitRates, list[dict[str, Any]]]:
+    """Val rates in which each trial is predicted by the ensembler fitted on the other folds, and
+    what it chose on each fold (with the trial ids that fold held out)."""
+    import numpy as np
+
+    from harness.contracts import SplitRates
+    from harness.metrics import trial_ids
+
+    n_trials = data.val.n_trials
+    ids = np.asarray(trial_ids(data.val))
+    pooled: dict[str, np.ndarray] = {}
+    per_fold = []
+    for held in val_folds(n_trials, folds, seed):
+        fit = np.setdiff1d(np.arange(n_trials), held)
+        fold_candidates, fold_data = _fold_view(candidates, data, fit, held)
+        combiner = host.ensembler(ensembler, settings)  # a fresh one: nothing carries over between folds
+        predicted = combiner.combine(fold_candidates, fold_data).eval
+        for key, array in predicted.arrays().items():
+            pooled.setdefault(key, np.empty((n_trials, *array.shape[1:]), dtype=array.dtype))[held] = array
+        per_fold.append({"held_out_trials": [int(t) for t in ids[held]], **_chosen(combiner)})
+    return SplitRates(**pooled), per_fold
+
+
+def _cross_fitted_note(value: MetricValue, folds: int, seed: int) -> MetricValue:
+    import dataclasses
+
+    if "val" not in value.split.split("+"):
+        return value  # scored on eval: the ensembler never saw those trials' targets
+    note = (
+        f"val rates cross-fitted: each of {folds} folds of val trials (seed {seed}) predicted by the "
+        "ensembler fitted on the other folds, pooled"
+    )
+    return dataclasses.replace(value, note=f"{value.note}; {note}" if value.note else note)
+
+
+def honest_metrics(
+    data: DatasetTensors, final: Predictions, cross_fitted_val: SplitRates, folds: int, seed: int
+) -> dict[str, MetricValue]:
+    """Every metric with the val rates cross-fitted, plus the in-sample val co-bps beside them."""
+    import dataclasses
+
+    import numpy as np
+
+    from harness.metrics import MetricValue, nlb_bits_per_spike, trial_ids
+
+    metrics = score(data, dataclasses.replace(final, val=cross_fitted_val))
+    metrics = {name: _cross_fitted_note(value, folds, seed) for name, value in metrics.items()}
+    in_sample = nlb_bits_per_spike(final.val.heldout, data.val.heldout)
+    ids = trial_ids(data.val)
+    metrics[IN_SAMPLE_METRIC] = MetricValue(
+        float(in_sample) if np.isfinite(in_sample) else None,
+        "val",
+        len(ids),
+        ids,
+        "in-sample: the ensembler fitted on these same val trials (optimistic; val_co_bps is the cross-fitted figure)",
+    )
+    return metrics
 
 
 def _joined(values: Sequence[str | None]) -> str | None:
@@ -55,20 +185,30 @@ def ensemble_runs(
     ensembler: str,
     config: Mapping[str, Any] | None = None,
     store: str | Path | None = None,
+    folds: int = CROSS_FIT_FOLDS,
+    seed: int = CROSS_FIT_SEED,
 ) -> dict[str, Any]:
-    """Combine ``members`` (run records) with ``ensembler``; write the record to ``store``, return it."""
+    """Combine ``members`` (run records) with ``ensembler``, score it cross-fitted over ``folds``
+    folds of val trials, write the record to ``store`` and return it."""
     from harness.submission import load_predictions, save_predictions
 
     check_members(members)
-    settings = merged_config(host.registries.ensemblers.get(ensembler), config)
+    entry = host.registries.ensemblers.get(ensembler)
+    settings = merged_config(entry, config)
     combiner = host.ensembler(ensembler, settings)
     dataset = members[0]["dataset"]
     data = host.recorded_dataset(dataset, "the runs were")
     member_ids = [record["run_id"] for record in members]
     candidates = [load_predictions(predictions_path(record)) for record in members]
-    combined = combiner.combine(candidates, data)
+    combined = combiner.combine(candidates, data)  # the final fit, on all val trials: what is exported
+    chosen = {"ensembler": dict(settings), **_chosen(combiner)}
+    if data.val.heldout is None:  # nothing to fit on, so nothing to cross-fit
+        metrics = score(data, combined)
+    else:
+        cross_fitted_val, chosen["folds"] = cross_fit(host, ensembler, settings, candidates, data, folds, seed)
+        metrics = honest_metrics(data, combined, cross_fitted_val, folds, seed)
 
-    run_id = ensemble_id(data.name, ensembler, settings, member_ids)
+    run_id = ensemble_id(data.name, ensembler, settings, member_ids, folds)
     run_dir = runs_dir() / run_id
     run_dir.mkdir(parents=True, exist_ok=True)
     saved = save_predictions(combined, run_dir / "predictions.h5")
@@ -83,7 +223,7 @@ def ensemble_runs(
             "model": {},
             "objective": {},
             "train": {},
-            "chosen": {"ensembler": dict(settings), **dict(getattr(combiner, "chosen", {}) or {})},
+            "chosen": chosen,
         },
         "seed": 0,  # an ensemble is one record per member set; its members keep their own seeds
         "device": _joined([record["device"] for record in members]) or "cpu",
@@ -93,9 +233,15 @@ def ensemble_runs(
         "epochs": 0,
         "status": "complete",
         "stopped_because": f"ensemble of {len(members)} runs",
-        "metrics": record_metrics(score(data, combined)),
+        "metrics": record_metrics(metrics),
         "paths": {"run_dir": str(run_dir), "checkpoint": None, "predictions": str(saved), "submission": None},
-        "spec": {"ensembler": ensembler, "ensembler_config": dict(settings), "members": member_ids},
+        "spec": {
+            "ensembler": ensembler,
+            "ensembler_config": dict(settings),
+            "label": ensemble_label(ensembler, settings, entry.defaults),
+            "members": member_ids,
+            "cross_fit": {"folds": folds, "seed": seed} if data.val.heldout is not None else None,
+        },
         "search_trial": None,
     }
     write_record(record, store)

@@ -169,7 +169,9 @@ def boards_from_records(records: Sequence[dict[str, Any]]) -> list[Board]:
             if record["spec"].get("fold") is not None:  # one fold of a K-fold result: shown through it
                 fold_runs[record["run_id"]] = record
                 continue
-            key = (record["model"], record["objective"], record["ensembler"], record.get("folds", {}).get("k"))
+            # ensembles of the same runs combined differently ("mean", "mean top=3") are rows of their own
+            ensembler = record["ensembler"] and record["spec"].get("label", record["ensembler"])
+            key = (record["model"], record["objective"], ensembler, record.get("folds", {}).get("k"))
             row = rows.setdefault(key, Row(*key))
             previous = row.by_seed.get(record["seed"])
             if previous is not None:

@@ -361,10 +361,15 @@ class ObjectiveContract(_KitFixtures):
 
 
 class EnsemblerContract:
-    """Contract tests for a registered ensembler (subclass and set ``name``)."""
+    """Contract tests for a registered ensembler (subclass and set ``name``).
+
+    Set ``reproduces_identical_candidates = False`` for an ensembler that refits the rates (a
+    stacking ensembler recalibrates even one candidate repeated); every other test holds for all.
+    """
 
     name: ClassVar[str]
     config: ClassVar[Mapping[str, Any]] = {}
+    reproduces_identical_candidates: ClassVar[bool] = True
 
     @pytest.fixture
     def host(self, bench_kit_host):
@@ -400,7 +405,37 @@ class EnsemblerContract:
     def test_identical_candidates_give_themselves(self, host):
         import numpy as np
 
+        if not self.reproduces_identical_candidates:
+            pytest.skip(f"ensembler '{self.name}' refits rates (reproduces_identical_candidates = False)")
         data = make_tiny_dataset()
         one = self.candidates(data, n=1)[0]
         combined = host.ensembler(self.name, dict(self.config)).combine([one, one], data)
         np.testing.assert_allclose(combined.val.heldout, one.val.heldout, rtol=1e-6)
+
+    def test_fits_on_val_only_and_treats_every_split_alike(self, host):
+        """What cross-fitting (harness.ensembles) relies on: trials handed in as the eval split,
+        targets removed, get the rates the fit on val gives the same trials on val; train targets
+        play no part."""
+        import dataclasses
+
+        import numpy as np
+
+        data = make_tiny_dataset()
+        candidates = self.candidates(data)
+        fit, held = np.arange(3, data.val.n_trials), np.arange(3)
+
+        def combine(eval_trials: np.ndarray, train_heldout: np.ndarray) -> Predictions:
+            fold = data.with_splits(
+                train=dataclasses.replace(data.train, heldout=train_heldout),
+                val=data.val.take(fit),
+                eval=Split(heldin=data.val.heldin[eval_trials], trial_ids=data.val.trial_ids[eval_trials]),
+            )
+            fold_candidates = [dataclasses.replace(c, val=c.val.take(fit), eval=c.val.take(eval_trials)) for c in candidates]
+            return host.ensembler(self.name, dict(self.config)).combine(fold_candidates, fold)
+
+        again = combine(fit, data.train.heldout)
+        for key, array in again.val.arrays().items():
+            np.testing.assert_allclose(getattr(again.eval, key), array, rtol=1e-6, err_msg=key)
+        real = combine(held, data.train.heldout)
+        blank = combine(held, np.zeros_like(data.train.heldout))
+        np.testing.assert_allclose(blank.eval.heldout, real.eval.heldout, rtol=1e-6)

@@ -68,9 +68,100 @@ def test_ensemble_refuses_runs_on_different_datasets(bench_home, two_runs, capsy
     path.write_text(json.dumps(record))
     assert main(["ensemble", first, second, "--ensembler", "kit-mean"], host=kit_host(KitComponentsPlugin())) == 1
     err = capsys.readouterr().err
-    assert second in err and "checksum" in err and "one dataset" in err
+    assert first in err and second in err and "checksum" in err and "one dataset" in err
 
 
 def test_ensemble_needs_runs_or_a_dataset(bench_home, capsys):
     assert main(["ensemble"], host=kit_host(KitComponentsPlugin())) == 1
     assert "--dataset" in capsys.readouterr().err
+
+
+# -- cross-fitted scores ------------------------------------------------------------------------
+
+
+def gain_host():
+    from fixtures.ensemblers import GainPlugin
+
+    return kit_host(KitComponentsPlugin(), GainPlugin())
+
+
+def test_each_val_trial_is_scored_by_a_fit_that_never_saw_it(bench_home, two_runs, capsys):
+    from fixtures.ensemblers import GainEnsembler
+
+    GainEnsembler.calls.clear()
+    assert main(["ensemble", *two_runs, "--ensembler", "test-gain", "--folds", "3"], host=gain_host()) == 0
+    (record,) = [r for r in records(bench_home).values() if r["ensembler"]]
+    data = kit_host().dataset("bench-tiny")
+    val_ids = data.val.trial_ids.tolist()
+
+    final, *folds = GainEnsembler.calls
+    assert final == {"fit": val_ids, "predicted": data.eval.trial_ids.tolist(), "eval_targets": True}
+    assert len(folds) == 3 and sorted(t for fold in folds for t in fold["predicted"]) == val_ids
+    for fold in folds:
+        assert not set(fold["fit"]) & set(fold["predicted"]) and not fold["eval_targets"]
+        assert sorted(fold["fit"] + fold["predicted"]) == val_ids
+    recorded = record["hyperparameters"]["chosen"]
+    assert [fold["held_out_trials"] for fold in recorded["folds"]] == [fold["predicted"] for fold in folds]
+    assert record["spec"]["cross_fit"] == {"folds": 3, "seed": 0} and record["spec"]["label"] == "test-gain"
+
+    # the figures by hand: each fold's gain on its own held-out trials, pooled; the final gain in-sample
+    members = [load_predictions(r["paths"]["predictions"]) for r in two_runs.values()]
+    mean = np.mean([m.val.heldout for m in members], axis=0)
+    position = {trial: i for i, trial in enumerate(val_ids)}
+    pooled = mean.copy()
+    for fold in recorded["folds"]:
+        held = [position[t] for t in fold["held_out_trials"]]
+        pooled[held] *= fold["gain"]
+    metrics = record["metrics"]
+    assert metrics["val_co_bps"]["value"] == pytest.approx(nlb_bits_per_spike(pooled, data.val.heldout), rel=1e-6)
+    assert "cross-fitted" in metrics["val_co_bps"]["note"]
+    in_sample = nlb_bits_per_spike(mean * recorded["gain"], data.val.heldout)
+    assert metrics["val_co_bps (in-sample)"]["value"] == pytest.approx(in_sample, rel=1e-6)
+    assert "in-sample" in metrics["val_co_bps (in-sample)"]["note"]
+    # scored on eval, which no fit ever saw: the final fit, no cross-fitting note
+    eval_mean = np.mean([m.eval.heldout for m in members], axis=0) * recorded["gain"]
+    assert metrics["co-bps"]["value"] == pytest.approx(nlb_bits_per_spike(eval_mean, data.eval.heldout), rel=1e-6)
+    assert "cross-fitted" not in metrics["co-bps"]["note"]
+    # the exported predictions are the final fit on all val trials
+    saved = load_predictions(record["paths"]["predictions"])
+    np.testing.assert_allclose(saved.val.heldout, mean * recorded["gain"], rtol=1e-6)
+
+
+def test_mean_of_all_fits_nothing_so_both_figures_agree(bench_home, two_runs):
+    assert main(["ensemble", *two_runs, "--ensembler", "kit-mean"], host=kit_host(KitComponentsPlugin())) == 0
+    (record,) = [r for r in records(bench_home).values() if r["ensembler"]]
+    metrics = record["metrics"]
+    assert metrics["val_co_bps"]["value"] == pytest.approx(metrics["val_co_bps (in-sample)"]["value"], rel=1e-9)
+    assert record["spec"]["cross_fit"] == {"folds": 5, "seed": 0}
+
+
+def test_folds_must_fit_the_val_trials(bench_home, two_runs, capsys):
+    for folds, message in (("20", "only 8 val trials; use --folds 8 or fewer"), ("1", "at least 2 folds")):
+        assert main(["ensemble", *two_runs, "--ensembler", "kit-mean", "--folds", folds], host=kit_host(KitComponentsPlugin())) == 1
+        err = capsys.readouterr().err
+        assert f"--folds {folds}" in err and message in err
+    assert not [r for r in records(bench_home).values() if r["ensembler"]]
+
+
+def test_ensembles_of_the_same_runs_with_other_settings_are_rows_of_their_own(bench_home, two_runs, capsys):
+    for prior in ("0", "5"):
+        assert main(["ensemble", *two_runs, "--ensembler", "test-gain", "--set", f"prior={prior}"], host=gain_host()) == 0
+    ensembles = {r["spec"]["label"]: r for r in records(bench_home).values() if r["ensembler"]}
+    assert sorted(ensembles) == ["test-gain", "test-gain prior=5"]
+    assert main(["leaderboard", "--output", str(bench_home / "boards")], host=gain_host()) == 0
+    table = (bench_home / "boards" / "bench-tiny.md").read_text()
+    for label, record in ensembles.items():
+        (row,) = [line for line in table.splitlines() if f"| {label} |" in line]
+        assert f"{record['metrics']['val_co_bps']['value']:.4f}" in row  # the cross-fitted figure
+        assert f"{record['metrics']['val_co_bps (in-sample)']['value']:.4f}" in row
+
+
+def test_ensemble_refuses_runs_on_differently_named_datasets(bench_home, two_runs, capsys):
+    first, second = sorted(two_runs)
+    path = bench_home / "results" / f"{second}.json"
+    record = json.loads(path.read_text())
+    record["dataset"]["name"] = "lorenz"
+    path.write_text(json.dumps(record))
+    assert main(["ensemble", first, second, "--ensembler", "kit-mean"], host=kit_host(KitComponentsPlugin())) == 1
+    err = capsys.readouterr().err
+    assert first in err and second in err and "dataset name 'lorenz'" in err and "one dataset" in err

@@ -35,9 +35,15 @@ def ensemble_command(
     model: Annotated[Optional[str], typer.Option("--model", "-m", help="Only runs of this model.")] = None,
     objective: Annotated[Optional[str], typer.Option("--objective", help="Only runs trained with this objective.")] = None,
     assignments: Annotated[Optional[list[str]], typer.Option("--set", help="An ensembler setting, e.g. --set top=3 (repeatable).")] = None,
+    folds: Annotated[int, typer.Option("--folds", help="Cross-fit its val scores over this many folds of val trials.")] = 5,
     store: StoreOption = None,
 ) -> None:
-    """Combine finished runs into an ensemble; it is scored and recorded like a run (bench leaderboard shows it)."""
+    """Combine finished runs into an ensemble; it is scored and recorded like a run (bench leaderboard shows it).
+
+    Its val metrics are cross-fitted (the ensembler fitted on the other folds of val trials
+    predicts each fold); the in-sample val co-bps is recorded beside them. The predictions kept
+    for bench submit come from one fit on all val trials.
+    """
     from harness.commands.run import print_record
     from harness.ensembles import ensemble_runs, select_members
     from harness.results import find_record, read_records
@@ -50,7 +56,7 @@ def ensemble_command(
         if dataset is None:
             raise BenchError("name the runs to combine, or pick them with --dataset (and --model / --objective)")
         members = select_members(read_records(store), dataset=dataset, model=model, objective=objective)
-    record = ensemble_runs(host, members, ensembler, parse_settings(assignments), store)
+    record = ensemble_runs(host, members, ensembler, parse_settings(assignments), store, folds=folds)
     print_record(record)
 
 
