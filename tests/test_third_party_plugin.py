@@ -97,3 +97,76 @@ def test_installed_plugin_is_listed_trains_and_a_broken_one_only_warns(installed
     (record,) = [json.loads(p.read_text()) for p in (bench_home / "results").glob("*.json")]
     assert record["model"] == "toy-gru"
     assert record["versions"]["plugins"]["bench-toy"] == "0.3.1"
+
+
+TOY_ENSEMBLER_PLUGIN = '''
+from harness import hookimpl
+
+
+@hookimpl
+def bench_register_ensemblers(register):
+    register("toy-geomean", "bench_toy_ensemble.geomean:build", description="geometric mean of rates (third-party test plugin)")
+'''
+
+TOY_GEOMEAN = '''
+import numpy as np
+
+from harness.contracts import Predictions, SplitRates
+
+
+class GeometricMean:
+    def combine(self, candidates, data):
+        def split(name):
+            arrays = [candidate.split(name).arrays() for candidate in candidates]
+            return SplitRates(**{key: np.exp(np.mean([np.log(a[key]) for a in arrays], axis=0)) for key in arrays[0]})
+
+        return Predictions(train=split("train"), val=split("val"), eval=split("eval"))
+
+
+def build(config):
+    return GeometricMean()
+'''
+
+
+@pytest.fixture
+def installed_ensembler(tmp_path):
+    import importlib
+
+    package = write_package(
+        tmp_path, "bench-toy-ensemble", "bench_toy_ensemble", {"__init__.py": "", "plugin.py": TOY_ENSEMBLER_PLUGIN, "geomean.py": TOY_GEOMEAN}, "toy-ensemble"
+    )
+    pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--disable-pip-version-check"]
+    subprocess.run([*pip, str(package)], check=True, capture_output=True)
+    importlib.invalidate_caches()  # this process imports it too (bench ensemble runs in-process below)
+    yield
+    subprocess.run([sys.executable, "-m", "pip", "uninstall", "--quiet", "-y", "bench-toy-ensemble"], check=True, capture_output=True)
+
+
+@pytest.mark.slow  # a pip install and a bench subprocess: about 10 s
+def test_installed_ensembler_is_listed_and_combines_runs(installed_ensembler, bench_home, capsys):
+    import numpy as np
+
+    from harness.cli import main
+    from harness.metrics import nlb_bits_per_spike
+    from harness.submission import load_predictions
+    from harness.testing import KitComponentsPlugin, kit_host
+
+    listing = subprocess.run([BENCH, "plugins", "--json"], capture_output=True, text=True)
+    assert listing.returncode == 0, listing.stderr
+    plugins = {p["name"]: p for p in json.loads(listing.stdout)["plugins"]}
+    assert plugins["toy-ensemble"]["distribution"] == "bench-toy-ensemble"
+    assert plugins["toy-ensemble"]["registers"] == ["ensembler:toy-geomean"]
+
+    # the kit's tiny dataset and linear model live in this process: train two runs, combine them here
+    run = ["run", "--dataset", "bench-tiny", "--model", "kit-linear", "--objective", "kit-cosmoothing", "--epochs", "2", "--no-progress"]
+    for seed in ("0", "1"):
+        assert main([*run, "--seed", seed], host=kit_host(KitComponentsPlugin())) == 0
+    assert main(["ensemble", "--dataset", "bench-tiny", "--ensembler", "toy-geomean", "--folds", "2"], host=kit_host(KitComponentsPlugin())) == 0
+    capsys.readouterr()
+    found = [json.loads(p.read_text()) for p in (bench_home / "results").glob("*.json")]
+    (ensemble,) = [r for r in found if r["ensembler"]]
+    assert ensemble["versions"]["plugins"]["bench-toy-ensemble"] == "0.3.1"
+    members = [load_predictions(r["paths"]["predictions"]).val.heldout for r in found if not r["ensembler"]]
+    data = kit_host().dataset("bench-tiny")
+    expected = nlb_bits_per_spike(np.exp(np.mean(np.log(members), axis=0)), data.val.heldout)
+    assert ensemble["metrics"]["val_co_bps"]["value"] == pytest.approx(expected, rel=1e-6)
