@@ -87,19 +87,31 @@ def test_stacking_weighs_the_true_rates_over_noise(settings):
     assert stacked > mean and stacked == pytest.approx(best, abs=0.05)
 
 
-def test_strong_lasso_shrinks_to_the_mean_rate_and_held_in_rates_are_the_mean():
+@pytest.mark.parametrize("penalty", ["ridge", "lasso"])
+def test_a_strong_poisson_penalty_gives_back_the_plain_mean(penalty):
+    """The Poisson fit shrinks towards the mean in its space: arithmetic for rates, geometric for
+    log-rates. Held-in units and forward bins are the arithmetic mean whatever the fit."""
     data = make_tiny_dataset()
     candidates = EnsemblerContract.candidates(data)
-    ensembler = stacking(penalty="lasso", alphas=[1e3])
-    combined = ensembler.combine(candidates, data)
-    assert np.abs(ensembler.chosen["weights"]).max() < 1e-6
-    # every unit predicted at a constant: its mean val count (the Poisson MLE of the intercept)
-    np.testing.assert_allclose(combined.eval.heldout[0, 0], data.val.heldout.mean(axis=(0, 1)), rtol=1e-3)
+    heldout = np.stack([c.eval.heldout for c in candidates])
+    for space, expected in (("rates", heldout.mean(axis=0)), ("log-rates", np.exp(np.log(heldout).mean(axis=0)))):
+        ensembler = stacking(penalty=penalty, space=space, alphas=[1e5])
+        combined = ensembler.combine(candidates, data)
+        np.testing.assert_allclose(ensembler.chosen["weights"], 1 / 3, atol=1e-3)
+        np.testing.assert_allclose(combined.eval.heldout, expected, rtol=1e-3)
     for split in ("train", "val", "eval"):
         np.testing.assert_allclose(combined.split(split).heldin, np.mean([c.split(split).heldin for c in candidates], axis=0))
         np.testing.assert_allclose(
             combined.split(split).heldout_forward, np.mean([c.split(split).heldout_forward for c in candidates], axis=0)
         )
+
+
+def test_a_strong_least_squares_lasso_shrinks_to_each_units_mean_count():
+    data = make_tiny_dataset()
+    ensembler = stacking(fit="least-squares", space="rates", penalty="lasso", alphas=[1e3])
+    combined = ensembler.combine(EnsemblerContract.candidates(data), data)
+    assert np.abs(ensembler.chosen["weights"]).max() < 1e-6
+    np.testing.assert_allclose(combined.eval.heldout[0, 0], data.val.heldout.mean(axis=(0, 1)), rtol=1e-3)
 
 
 def test_inner_cv_picks_the_strength_with_the_best_held_out_likelihood():
@@ -114,19 +126,20 @@ def test_inner_cv_picks_the_strength_with_the_best_held_out_likelihood():
 
 
 def test_poisson_fit_reaches_the_likelihood_optimum():
-    """With no penalty to speak of, the fitted gain on one candidate is the Poisson MLE: the
-    gradient of the log-likelihood in the gain vanishes (sum of y - rate, weighted, is zero)."""
+    """With a negligible penalty and one candidate, the rate-space weight of each unit is the
+    Poisson MLE of a gain, sum of spikes / sum of rates; in log-rate space the fit is at least as
+    likely as that gain."""
     data = make_tiny_dataset()
     (candidate,) = EnsemblerContract.candidates(data, n=1)
-    ensembler = stacking(space="rates", alphas=[1e-9])
     features, spikes = per_unit([candidate], "val"), per_unit_targets(data.val.heldout)
-    weights, intercepts = ensembler.fit_weights(features, spikes, np.full(data.n_heldout, 1e-9))
-    rates = ensembler.predict(weights, intercepts, features)
-    # at the optimum with a free intercept (>= 0): sum(y / rate - 1) = 0 when the intercept is inside its bound
-    inside = intercepts > 1e-6
-    np.testing.assert_allclose(np.sum(spikes / rates - 1, axis=1)[inside], 0, atol=1e-2 * spikes.sum(axis=1).max())
-    better = poisson_log_likelihood(rates, spikes)
-    assert (better >= poisson_log_likelihood(features[..., 0], spikes) - 1e-6).all()
+    gain = spikes.sum(axis=1) / features[..., 0].sum(axis=1)
+    weights, _ = stacking(space="rates").fit_weights(features, spikes, np.full(data.n_heldout, 1e-9))
+    np.testing.assert_allclose(weights[:, 0], gain, rtol=1e-3)
+    log_fit = stacking()
+    log_features = log_fit.features([candidate], "val")
+    weights, intercepts = log_fit.fit_weights(log_features, spikes, np.full(data.n_heldout, 1e-9))
+    likelihood = poisson_log_likelihood(log_fit.predict(weights, intercepts, log_features), spikes)
+    assert (likelihood >= poisson_log_likelihood(features[..., 0] * gain[:, None], spikes) - 1e-3).all()
 
 
 def test_per_neuron_keeps_each_units_best_candidates():

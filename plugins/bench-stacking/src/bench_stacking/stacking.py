@@ -1,21 +1,25 @@
 """Stacking: per held-out unit, a non-negative, penalised combination of the candidates'
 predictions, fitted on the val trials' held-out spikes.
 
-For unit n with candidate predictions x_1..x_M (rates, or log-rates) the combined rate is
-``exp(b + sum w_m x_m)`` in log-rate space (a weighted geometric mean with a calibrating gain)
-or ``b + sum w_m x_m`` in rate space (a weighted mixture), with every w_m >= 0. The weights
-minimise a loss normalised per unit plus ``alpha * (l1 * sum w + (1 - l1) / 2 * sum w^2)``
-(ridge l1=0, lasso l1=1, elastic-net between); the intercept is not penalised, so a strong
-penalty shrinks a unit towards its mean rate, the null model co-bps is measured against.
+For unit n with candidate predictions r_1..r_M the combined rate is ``sum w_m r_m`` in rate space
+(a weighted mixture) or ``exp(b + sum w_m log r_m)`` in log-rate space (a weighted geometric mean
+with a gain), with every w_m >= 0.
 
-Two fits: ``poisson`` minimises the Poisson negative log-likelihood per spike (the quantity
-co-bps scores) with scipy's bounded L-BFGS-B, all units at once (the problem is separable, so
-this is the same as one fit per unit); ``least-squares`` uses scikit-learn's Ridge / Lasso /
-ElasticNet with ``positive=True`` on rates, one per unit, with counts and rates divided by the
-unit's mean count so one alpha grid fits every unit. Either way alpha is chosen by an inner
-K-fold over whole val trials, by held-out Poisson log-likelihood: one alpha for all units
-(``tune=shared``) or one per unit (``tune=per-unit``).
+``fit=poisson`` (the default) minimises the Poisson negative log-likelihood per spike (what co-bps
+scores) plus ``alpha * (l1 * |theta - prior|_1 + (1 - l1) / 2 * |theta - prior|^2)`` (ridge l1=0,
+lasso l1=1, elastic-net between), one bounded L-BFGS-B fit per unit. The prior is the plain mean
+in that space (w_m = 1/M; in log-rate space the intercept of the geometric mean), so a strong
+penalty gives back the mean ensemble rather than a flat rate: a unit fires a few dozen spikes in
+15 val trials, far too few to fit weights freely (on MC_Maze_Small, shrinking towards zero scored
+well below the mean once cross-fitted). Log-rate features are centred per unit so the intercept
+and the weights are not entangled; the intercept is penalised towards the geometric mean's level.
 
+``fit=least-squares`` is the classic stacking of AE Studio's NLB'21 attempt: scikit-learn's
+Ridge / Lasso / ElasticNet with ``positive=True`` on rates, one per unit, penalised towards zero,
+with counts and rates divided by the unit's mean count so one alpha grid fits every unit.
+
+Either way alpha is chosen by an inner K-fold over whole val trials, by held-out Poisson
+log-likelihood: one alpha for all units (``tune=shared``) or one per unit (``tune=per-unit``).
 Held-in units and forward bins get the mean of all candidates (see per_neuron.py for why).
 """
 
@@ -79,7 +83,7 @@ class StackingEnsembler:
         return np.log(np.maximum(rates, RATE_FLOOR)) if self.space == "log-rates" else rates
 
     def predict(self, weights: np.ndarray, intercepts: np.ndarray, features: np.ndarray) -> np.ndarray:
-        linear = np.einsum("nsm,nm->ns", features, weights) + intercepts[:, None]
+        linear = np.einsum("nsm,nm->ns", features, weights) + intercepts[:, None]  # rate space: intercepts are 0
         if self.space == "log-rates":
             return np.exp(np.minimum(linear, MAX_LOG_RATE))
         return np.maximum(linear, 0.0) + RATE_FLOOR
@@ -92,35 +96,51 @@ class StackingEnsembler:
         return self._fit_least_squares(features, spikes, alpha)
 
     def _fit_poisson(self, features: np.ndarray, spikes: np.ndarray, alpha: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        units, _, members = features.shape
+        weights, intercepts = np.zeros((units, members)), np.zeros(units)
+        for unit in range(units):
+            weights[unit], intercepts[unit] = self._fit_poisson_unit(features[unit], spikes[unit], float(alpha[unit]))
+        return weights, intercepts
+
+    def _fit_poisson_unit(self, features: np.ndarray, spikes: np.ndarray, alpha: float) -> tuple[np.ndarray, float]:
+        """One unit: theta = prior + up - down with up, down >= 0, so the L1 term is linear and
+        L-BFGS-B's bounds keep every weight non-negative (down_m <= 1/M)."""
         from scipy.optimize import minimize
 
-        units, _, members = features.shape
-        per_spike = 1.0 / (spikes.sum(axis=1) + 1.0)  # the loss of each unit per spike: alphas mean the same everywhere
+        samples, members = features.shape
         log_link = self.space == "log-rates"
-        l1 = self.l1
+        per_spike = 1.0 / (spikes.sum() + 1.0)  # the loss per spike: one alpha grid suits every unit
+        prior = np.full(members, 1.0 / members)
+        if log_link:
+            centre = features.mean(axis=0)
+            design = np.column_stack([features - centre, np.ones(samples)])
+            prior = np.append(prior, centre.mean())  # the geometric mean, in centred coordinates
+        else:
+            design = features
+        size, l1 = prior.size, self.l1
 
-        def loss_and_gradient(theta: np.ndarray) -> tuple[float, np.ndarray]:
-            weights, intercepts = theta[: units * members].reshape(units, members), theta[units * members :]
-            linear = np.einsum("nsm,nm->ns", features, weights) + intercepts[:, None]
+        def loss_and_gradient(steps: np.ndarray) -> tuple[float, np.ndarray]:
+            shift = steps[:size] - steps[size:]
+            linear = design @ (prior + shift)
             if log_link:
                 linear = np.minimum(linear, MAX_LOG_RATE)
                 rates = np.exp(linear)
-                nll, slope = rates - spikes * linear, rates - spikes
+                nll, slope = np.sum(rates - spikes * linear), rates - spikes
             else:
                 rates = linear + RATE_FLOOR
-                nll, slope = rates - spikes * np.log(rates), 1.0 - spikes / rates
-            penalty = alpha * (l1 * weights.sum(axis=1) + 0.5 * (1.0 - l1) * np.square(weights).sum(axis=1))
-            loss = float(np.sum(nll.sum(axis=1) * per_spike + penalty))
-            grad_weights = np.einsum("ns,nsm->nm", slope, features) * per_spike[:, None] + alpha[:, None] * (l1 + (1.0 - l1) * weights)
-            grad_intercepts = slope.sum(axis=1) * per_spike
-            return loss, np.concatenate([grad_weights.ravel(), grad_intercepts])
+                nll, slope = np.sum(rates - spikes * np.log(rates)), 1.0 - spikes / rates
+            loss = per_spike * nll + alpha * (l1 * steps.sum() + 0.5 * (1.0 - l1) * shift @ shift)
+            gradient = per_spike * (design.T @ slope) + alpha * (1.0 - l1) * shift
+            return loss, np.concatenate([gradient + alpha * l1, -gradient + alpha * l1])
 
-        # start from the plain mean (arithmetic for rates, geometric for log-rates)
-        start = np.concatenate([np.full(units * members, 1.0 / members), np.zeros(units)])
-        bounds = [(0.0, None)] * (units * members) + [(None, None) if log_link else (0.0, None)] * units
-        result = minimize(loss_and_gradient, start, jac=True, method="L-BFGS-B", bounds=bounds, options={"maxiter": 2000})
-        theta = result.x
-        return theta[: units * members].reshape(units, members), theta[units * members :]
+        down_limits = [1.0 / members] * members + ([None] if log_link else [])
+        bounds = [(0.0, None)] * size + [(0.0, limit) for limit in down_limits]
+        result = minimize(loss_and_gradient, np.zeros(2 * size), jac=True, method="L-BFGS-B", bounds=bounds)
+        theta = prior + result.x[:size] - result.x[size:]
+        if not log_link:
+            return theta, 0.0
+        weights = theta[:members]
+        return weights, float(theta[members] - weights @ centre)  # back to uncentred log-rates
 
     def _fit_least_squares(self, features: np.ndarray, spikes: np.ndarray, alpha: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         from sklearn.linear_model import ElasticNet, Lasso, Ridge
