@@ -46,6 +46,8 @@ def pool(records: Sequence[Mapping[str, Any]], dataset: str, models: set[str] | 
         r
         for r in records
         if r["ensembler"] is None
+        and r["spec"].get("fold") is None  # one fold of a bench run --folds result
+        and "folds" not in r  # a pooled K-fold record
         and r["status"] == "complete"
         and r["dataset"]["name"] == dataset
         and (r["model"] in models if models else r["model"] != BASELINE_MODEL)
