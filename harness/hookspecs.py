@@ -67,7 +67,9 @@ def bench_register_ensemblers(register: Register) -> None:
     """Register ensemblers: ``register(name, "pkg.module:build", defaults=...)``.
 
     The factory is called as ``build(config)`` and returns an object honouring
-    :class:`harness.contracts.Ensembler`. Every implementation is called.
+    :class:`harness.contracts.Ensembler`: fitted on val targets only, its combination applied
+    alike to every split, so ``bench ensemble`` can cross-fit its val scores (a fresh ensembler per
+    fold, built from the same config). Every implementation is called.
     """
 
 
