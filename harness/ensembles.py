@@ -123,8 +123,8 @@ def cross_fit(
 def _cross_fitted_note(value: MetricValue, folds: int, seed: int) -> MetricValue:
     import dataclasses
 
-    if "val" not in value.split.split("+"):
-        return value  # scored on eval: the ensembler never saw those trials' targets
+    if value.value is None or "val" not in value.split.split("+"):
+        return value  # not computed, or scored on eval: the ensembler never saw those trials' targets
     note = (
         f"val rates cross-fitted: each of {folds} folds of val trials (seed {seed}) predicted by the "
         "ensembler fitted on the other folds, pooled"
