@@ -3,7 +3,8 @@
 Every NLB number (co-bps, fp-bps, vel R2, psth R2, tp corr) is computed by
 ``nlb_tools.evaluation`` itself, through the adapter functions ``nlb_*`` below; this module only
 decides which trials and arrays they see. Our own code covers what nlb_tools has no notion of:
-rate R2 and oracle co-bps where a dataset has ground-truth rates, and bits per spike under masks.
+rate R2 and oracle co-bps where a dataset has ground-truth rates, bits per spike under masks, and
+few-shot co-bps (harness.fewshot).
 
 Honest splits: each :class:`MetricValue` records the split and the trial ids it was computed on.
 Co-bps and fp-bps use ``eval`` when the dataset gives eval held-out spikes, else the internal
@@ -25,6 +26,8 @@ import numpy as np
 
 from harness.contracts import DatasetTensors, Predictions, Split, SplitRates
 from harness.errors import BenchError
+from harness.fewshot import FEWSHOT_K
+from harness.fewshot import metric_name as fewshot_metric_name
 
 PRIMARY_METRIC = "co-bps"
 
@@ -38,6 +41,7 @@ HIGHER_IS_BETTER = {
     "tp corr": True,
     "rate R2": True,
     "oracle co-bps": True,
+    **{fewshot_metric_name(k): True for k in FEWSHOT_K},
 }
 
 #: Gaussian kernel (ms) that smooths spikes into reference PSTHs. NLB'21 uses 50 ms for the
@@ -399,6 +403,33 @@ _SCORERS: dict[str, Callable[[DatasetTensors, Predictions], MetricValue]] = {
 }
 
 
+def _fewshot_co_bps(data: DatasetTensors, predictions: Predictions) -> dict[str, MetricValue]:
+    """K-shot co-bps (harness.fewshot): held-out units read out by a Poisson GLM fitted on K train
+    trials of the predicted held-in rates, scored where co-bps is."""
+    from harness import fewshot
+
+    split_name = _heldout_split(data)
+    split = data.split(split_name)
+    results = {}
+    for k in fewshot.FEWSHOT_K:
+        name = fewshot.metric_name(k)
+        if split.heldout is None or data.train.heldout is None:
+            results[name] = _missing(name, split_name, f"the train or {split_name} split has no held-out spikes", split)
+            continue
+        if k >= data.train.n_trials:  # as the authors' code: k = all trials would leave nothing to resample
+            results[name] = _missing(name, split_name, f"needs more than {k} train trials to draw from, the train split has {data.train.n_trials}", split)
+            continue
+        values = fewshot.fewshot_bps(
+            predictions.train.heldin, data.train.heldout, predictions.split(split_name).heldin, split.heldout, k
+        )
+        note = (
+            f"Poisson GLM (L2 {fewshot.FEWSHOT_ALPHA:g}) from log(rate + {fewshot.LOG_OFFSET:g}) of predicted held-in rates to held-out units, fitted on {k} of "
+            f"{data.train.n_trials} train trials; mean of nlb_tools bits_per_spike over {fewshot.FEWSHOT_DRAWS} seeded draws"
+        )
+        results[name] = _value(name, float(np.mean(values)), split_name, split, note)
+    return results
+
+
 def _ground_truth(data: DatasetTensors, predictions: Predictions) -> dict[str, MetricValue]:
     """Rate R2 and oracle co-bps for datasets that know their true rates."""
     results = {}
@@ -441,6 +472,8 @@ def _score(data: DatasetTensors, predictions: Predictions) -> dict[str, MetricVa
         else:
             results[name] = _missing(name, "", f"harness.metrics has no scorer for metric {name!r}")
     results["val_co_bps"] = _co_bps_on("val", data, predictions, name="val_co_bps")
+    if data.n_heldout:
+        results.update(_fewshot_co_bps(data, predictions))
     results.update(_ground_truth(data, predictions))
     for mask, value in sorted(predictions.mask_bps.items()):
         results[f"bps[{mask}]"] = _value(f"bps[{mask}]", float(value), "val", data.val, f"objective's eval mask '{mask}', bits per spike on val")

@@ -95,8 +95,8 @@ def test_uncomputable_metrics_are_none_with_a_reason():
     assert scores["vel R2"].value is None and "behaviour" in scores["vel R2"].note
     assert scores["tp corr"].value is None and scores["tp corr"].note
     assert scores["made-up"].value is None and "no scorer" in scores["made-up"].note
-    # only what the dataset lists, plus val_co_bps; no ground truth here
-    assert set(scores) == {"co-bps", "vel R2", "tp corr", "made-up", "val_co_bps"}
+    # only what the dataset lists, plus val_co_bps and few-shot co-bps; no ground truth here
+    assert set(scores) == {"co-bps", "vel R2", "tp corr", "made-up", "val_co_bps", "16-shot co-bps", "32-shot co-bps", "64-shot co-bps"}
 
 
 def test_masked_bps_equals_a_hand_computation():
