@@ -32,6 +32,7 @@ DEFAULT_PLUGINS = (
     "harness.commands.data",
     "harness.commands.results",
     "harness.commands.ensemble",
+    "harness.commands.review",
 )
 
 

@@ -64,6 +64,14 @@ def _show_plugin_notes(verbose: bool) -> None:
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
 
 
+def _print_version(value: bool) -> None:
+    # An eager option callback: it runs while the options are parsed, before click asks for a
+    # command, so `bench --version` needs none.
+    if value:
+        typer.echo(f"bench-harness {__version__}")
+        raise typer.Exit()
+
+
 def build_app(host: Host) -> typer.Typer:
     app = typer.Typer(
         name="bench",
@@ -80,11 +88,9 @@ def build_app(host: Host) -> typer.Typer:
         plugins: str = typer.Option(None, "--plugins", help="Load only these plugins (comma-separated; env BENCH_PLUGINS)."),
         disable_plugin: list[str] = typer.Option(None, "--disable-plugin", help="Do not load this plugin (repeatable; env BENCH_DISABLE_PLUGINS)."),
         verbose: bool = typer.Option(False, "--verbose", "-v", help="Show tracebacks and debug logs."),
-        version: bool = typer.Option(False, "--version", help="Print the version and exit.", is_eager=True),
+        version: bool = typer.Option(False, "--version", help="Print the version and exit.", is_eager=True, callback=_print_version),
     ) -> None:
-        if version:
-            typer.echo(f"bench-harness {__version__}")
-            raise typer.Exit()
+        pass
 
     host.manager.hook.bench_register_commands(cli=CommandRegistry(app))
     return app

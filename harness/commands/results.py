@@ -66,14 +66,17 @@ def leaderboard_command(
     output: Annotated[Path, typer.Option("--output", "-o", help="Folder to write the leaderboards to.")] = Path("leaderboards"),
 ) -> None:
     """Regenerate the leaderboards (Markdown tables, PNG plots, record copies) from the results store."""
-    from harness.leaderboard import generate
+    from harness.leaderboard import SITE_FOLDER, generate
 
     written = generate(store, output)
-    tables = [path for path in written if path.suffix in (".md", ".png")]
-    copies = len(written) - len(tables)
+    site = output / SITE_FOLDER
+    tables = [path for path in written if path.parent == output]
+    copies = [path for path in written if path.parent == output / "records" and path.suffix == ".json"]
+    pages = [path for path in written if site in path.parents and path.suffix == ".html"]
     for path in tables:
         console.print(f"wrote {path}")
-    console.print(f"copied {copies} run records to {output / 'records'}")
+    console.print(f"copied {len(copies)} run records to {output / 'records'}")
+    console.print(f"wrote {len(pages)} pages of the site: open {site / 'index.html'}")
 
 
 def submit_command(

@@ -111,13 +111,28 @@ def run_command(
 
 
 def print_record(record: dict) -> None:
+    """The record as a compact table (metric, value, split, trials): each distinct note is printed
+    once below it as a numbered footnote, so no row wraps."""
+    from harness.leaderboard import ordered_metrics
+
     table = Table(title=f"{record['run_id']}", title_justify="left")
-    for column in ("metric", "value", "split", "trials", "note"):
-        table.add_column(column)
-    for name, metric in record["metrics"].items():
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    table.add_column("split")
+    table.add_column("trials", justify="right")
+    notes: list[str] = []
+    for name in ordered_metrics(record["metrics"]):
+        metric = record["metrics"][name]
         value = "n/a" if metric["value"] is None else f"{metric['value']:.4f}"
-        table.add_row(escape(name), value, metric["split"], str(metric["n_trials"]), escape(metric.get("note", "")))
+        marker = ""
+        if metric.get("note"):
+            if metric["note"] not in notes:
+                notes.append(metric["note"])
+            marker = f" [{notes.index(metric['note']) + 1}]"
+        table.add_row(escape(name), value + marker, metric["split"], str(metric["n_trials"]))
     console.print(table)
+    for number, note in enumerate(notes, start=1):
+        console.print(f"[dim]\\[{number}] {escape(note)}[/]")
     headline = record["metrics"].get("co-bps") or record["metrics"].get("val_co_bps")
     if headline and headline["value"] is not None:
         console.print(f"co-bps: {headline['value']:.4f} ({headline['split']} split, {headline['n_trials']} trials)")

@@ -1,0 +1,121 @@
+"""CLI: --version, the compact record table, report, rescore and compare."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from fixtures.run_records import make_record
+from harness import results
+from harness.cli import main
+from harness.metrics import MetricValue
+from harness.testing import KitComponentsPlugin, kit_host
+
+TINY_RUN = ["run", "--dataset", "bench-tiny", "--model", "kit-linear", "--objective", "kit-cosmoothing", "--epochs", "2", "--no-progress"]
+
+
+def test_version_needs_no_command(capsys):
+    from harness import __version__
+
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"bench-harness {__version__}"
+
+
+@pytest.fixture
+def finished_run(bench_home, capsys):
+    assert main(TINY_RUN, host=kit_host(KitComponentsPlugin())) == 0
+    output = capsys.readouterr().out
+    return results.find_record("latest"), output
+
+
+def test_run_prints_a_compact_table_with_each_note_once(finished_run):
+    record, output = finished_run
+    from harness.leaderboard import ordered_metrics
+
+    in_table_order = [record["metrics"][name] for name in ordered_metrics(record["metrics"])]
+    notes = list(dict.fromkeys(" ".join(m["note"].split()) for m in in_table_order if m["note"]))
+    flat = " ".join(output.split())  # rich wraps long footnotes at the terminal width
+    for number, note in enumerate(notes, start=1):
+        assert flat.count(note) == 1, note  # once, as footnote [number]
+        assert f"[{number}] {note}" in flat
+    table = output[: output.index("\n[1] ")]
+    co_bps = next(line for line in table.splitlines() if re.search(r"\bco-bps\b", line) and "shot" not in line and "[" in line)
+    assert re.search(r"│ co-bps\s+│\s+-?\d\.\d{4} \[1\] │ eval\s+│\s+8 │", co_bps), co_bps
+    assert max(len(line) for line in table.splitlines()) < 80  # no note column to wrap rows
+    # NLB metrics lead
+    names = [line.split("│")[1].strip() for line in table.splitlines() if line.count("│") >= 4]
+    assert names[:4] == ["co-bps", "vel R2", "psth R2", "fp-bps"] and names[4] == "16-shot co-bps"
+
+
+def test_report_draws_a_png_in_the_run_dir_and_the_site_shows_it(finished_run, capsys, tmp_path):
+    record, _ = finished_run
+    assert main(["report", "latest"], host=kit_host(KitComponentsPlugin())) == 0
+    path = results.Path(record["paths"]["run_dir"]) / "report.png"
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and b"Software" not in path.read_bytes()
+    from harness.leaderboard import generate
+
+    generate(None, tmp_path / "boards")
+    assert (tmp_path / "boards" / "site" / "runs" / f"{record['run_id']}.png").read_bytes() == path.read_bytes()
+
+
+@pytest.mark.slow
+def test_report_is_the_same_bytes_from_the_same_inputs(finished_run, tmp_path):
+    record, _ = finished_run
+    first, second = tmp_path / "first.png", tmp_path / "second.png"
+    for figure in (first, second):
+        assert main(["report", record["run_id"], "--output", str(figure)], host=kit_host(KitComponentsPlugin())) == 0
+    assert first.read_bytes() == second.read_bytes()
+
+
+def test_rescore_adds_missing_metrics_and_keeps_the_rest(finished_run, capsys):
+    record, _ = finished_run
+    old = {name: entry for name, entry in record["metrics"].items() if "shot" not in name}
+    results.write_record({**record, "metrics": old})  # as a record made before few-shot co-bps
+    assert main(["rescore", record["run_id"][:12]], host=kit_host(KitComponentsPlugin())) == 0
+    assert "added 16-shot co-bps, 32-shot co-bps, 64-shot co-bps" in capsys.readouterr().out
+    rescored = results.find_record(record["run_id"])
+    assert rescored["metrics"] == record["metrics"]
+    assert {k: v for k, v in rescored.items() if k != "metrics"} == {k: v for k, v in record.items() if k != "metrics"}
+    assert main(["rescore", "--all"], host=kit_host(KitComponentsPlugin())) == 0
+    assert "nothing to add" in capsys.readouterr().out
+
+
+def test_rescore_names_runs_without_predictions(finished_run, capsys):
+    record, _ = finished_run
+    results.predictions_path(record).unlink()
+    assert main(["rescore", "--all"], host=kit_host(KitComponentsPlugin())) == 1
+    captured = capsys.readouterr()
+    assert "no such predictions file" in " ".join(captured.out.split()) and "1 of 1 runs could not be rescored" in captured.err
+    assert main(["rescore"], host=kit_host(KitComponentsPlugin())) == 1
+    assert "give one run id, or --all" in capsys.readouterr().err
+
+
+def _grouped(store, name: str, model: str, objective: str, values: list[float]) -> None:
+    for seed, value in enumerate(values):
+        metrics = {"co-bps": MetricValue(value, "val", 2, [1, 2], "", True), "fp-bps": MetricValue(-0.1, "val", 2, [1, 2], "", True)}
+        made = make_record(f"{name}-s{seed}", created=f"2025-01-01T00:00:0{seed}+00:00", model=model, objective=objective, seed=seed)
+        results.write_record({**made, "metrics": results.record_metrics(metrics)}, store=store)
+
+
+def test_compare_groups_and_runs_with_their_seed_spread(tmp_path, capsys):
+    store = tmp_path / "store"
+    _grouped(store, "mtm", "ndt", "mtm", [0.30, 0.32, 0.31])
+    _grouped(store, "random", "ndt", "random", [0.29, 0.33, 0.30])
+    _grouped(store, "big", "ndt", "big", [0.40, 0.41, 0.42])
+    assert main(["compare", "ndt/mtm", "ndt/random", "--store", str(store)]) == 0
+    out = capsys.readouterr().out
+    assert "A: ndt × mtm (3 seeds)" in out and "B: ndt × random (3 seeds)" in out
+    row = next(line for line in out.splitlines() if line.startswith("│ co-bps"))
+    assert "0.3100 ± 0.0100 (n=3)" in row and "0.3067 ± 0.0208 (n=3)" in row and "-0.0033" in row and "within noise" in row
+    assert main(["compare", "ndt/mtm", "ndt/big", "--store", str(store)]) == 0
+    row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("│ co-bps"))
+    assert "B better" in row
+    assert main(["compare", "mtm-s0", "random-s1", "--store", str(store)]) == 0
+    row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("│ co-bps"))
+    assert "no seed spread (1 seed each)" in row
+    assert main(["compare", "ndt/nothing", "ndt/mtm", "--store", str(store)]) == 1
+    assert "no run or group 'ndt/nothing'" in capsys.readouterr().err
+    assert main(["compare", "ndt", "ndt/mtm", "--store", str(store)]) == 1
+    assert "matches several groups" in capsys.readouterr().err
