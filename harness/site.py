@@ -49,7 +49,7 @@ table.sortable th[aria-sort=ascending]::after{content:" \\25B2"}table.sortable t
 tr:nth-child(even) td{background:#fafbfc}
 pre{background:#f6f8fa;padding:1em;overflow:auto;font-size:.85em}
 img{max-width:100%;border:1px solid #d0d7de}
-.note{color:#57606a;font-size:.9em}.scroll{overflow-x:auto}#metrics td:first-child{white-space:nowrap}
+.note{color:#57606a;font-size:.9em}.scroll{overflow-x:auto}#metrics td:first-child,#leaderboard td{white-space:nowrap}
 code{font-size:.9em}
 """
 
