@@ -77,8 +77,8 @@ R_ROBERTA_SPACE = {
 #: The lab's L2 (5e-7, through Adam) is too small to matter; AdamW's decay here is as light.
 _TRAIN = {"weight_decay": 1e-4, "batch_size": 16, "warmup_epochs": 5, "patience": 0, "heldin_only_trials": True}
 RNNF_TRAIN = {**_TRAIN, "lr": 0.01, "epochs": 200}
-NEURAL_ROBERTA_TRAIN = {**_TRAIN, "lr": 0.005, "epochs": 150}
-R_ROBERTA_TRAIN = {**_TRAIN, "lr": 0.005, "epochs": 100}
+NEURAL_ROBERTA_TRAIN = {**_TRAIN, "lr": 0.005, "epochs": 80}
+R_ROBERTA_TRAIN = {**_TRAIN, "lr": 0.005, "epochs": 45}
 
 
 @hookimpl
