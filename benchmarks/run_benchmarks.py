@@ -4,6 +4,8 @@
     .venv/bin/python benchmarks/run_benchmarks.py throughput    # NDT trials/s (forward+backward), peak memory
     .venv/bin/python benchmarks/run_benchmarks.py curves        # val co-bps vs wall time: mtm and random on MC_Maze_Small
     .venv/bin/python benchmarks/run_benchmarks.py synthetic     # default run on lorenz vs its oracle co-bps
+    .venv/bin/python benchmarks/run_benchmarks.py rnn           # RNNf, Neural RoBERTa, r-RoBERTa: trials/s, peak memory, 10-min runs
+    .venv/bin/python benchmarks/run_benchmarks.py throughput --model rnnf --objective makin   # one model alone
     .venv/bin/python benchmarks/run_benchmarks.py all
     .venv/bin/python benchmarks/run_benchmarks.py curves --seeds 3 --reuse  # report stored runs, train none
     .venv/bin/python benchmarks/run_benchmarks.py folds --reuse [--target eval_target.h5]
@@ -25,6 +27,8 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+#: The Makin lab's family (plugins/bench-rnn), measured beside NDT.
+RNN_MODELS = ("rnnf", "neural-roberta", "r-roberta")
 BENCH = str(Path(sys.executable).parent / "bench")
 
 
@@ -45,7 +49,20 @@ def bench_help(repeats: int = 7) -> None:
     print(f"bench --help: median {statistics.median(times):.3f} s, min {min(times):.3f} s over {repeats} runs (target < 0.5 s)")
 
 
-def throughput(dataset: str = "mc_maze_small", objective: str = "mtm", batch_size: int = 16, steps: int = 30) -> None:
+def _model_and_objective(host, data, model: str, objective: str, dataset: str):
+    """NDT as its spec for ``dataset`` builds it; other models with their registered defaults."""
+    import dataclasses
+
+    from harness.specs import load_spec
+
+    spec_path = REPO / "specs" / f"{model}_{objective}_{dataset}.yaml"
+    spec = load_spec(spec_path) if spec_path.exists() else host.default_spec(model).with_overrides(dataset=dataset, objective=objective)
+    objective_ = host.objective(objective, data, spec.objective_config)
+    built = host.model(model, dataclasses.replace(data.shape(), n_prompts=objective_.n_prompts), spec.model_config)
+    return built, objective_
+
+
+def throughput(dataset: str = "mc_maze_small", objective: str = "mtm", batch_size: int = 16, steps: int = 30, model: str = "ndt") -> None:
     import resource
 
     import numpy as np
@@ -53,18 +70,13 @@ def throughput(dataset: str = "mc_maze_small", objective: str = "mtm", batch_siz
 
     from harness.host import Host
     from harness.predict import make_batch
-    from harness.specs import load_spec
 
-    spec = load_spec(REPO / "specs" / f"ndt_{objective}_{dataset}.yaml")
     host = Host()
-    data = host.dataset(spec.dataset, spec.dataset_config)
-    objective_ = host.objective(objective, data, spec.objective_config)
-    import dataclasses
-
-    model = host.model("ndt", dataclasses.replace(data.shape(), n_prompts=objective_.n_prompts), spec.model_config)
+    data = host.dataset(dataset)
+    built, objective_ = _model_and_objective(host, data, model, objective, dataset)
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    model.to(device).train()
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    built.to(device).train()
+    optimizer = torch.optim.AdamW(built.parameters(), lr=1e-3)
     generator = torch.Generator().manual_seed(0)
     batch = make_batch(data.train, np.arange(batch_size) % data.train.n_trials, data, device)
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -73,7 +85,7 @@ def throughput(dataset: str = "mc_maze_small", objective: str = "mtm", batch_siz
 
     def step() -> None:
         masked = objective_.training_batch(batch, generator)
-        loss = objective_.loss(model(masked.inputs, masked.prompt), masked)
+        loss = objective_.loss(built(masked.inputs, masked.prompt), masked)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -88,9 +100,9 @@ def throughput(dataset: str = "mc_maze_small", objective: str = "mtm", batch_siz
     if device == "cuda":
         torch.cuda.synchronize()
     seconds = time.perf_counter() - started
-    n_parameters = sum(p.numel() for p in model.parameters())
+    n_parameters = sum(p.numel() for p in built.parameters())
     print(f"device: {device_name()}")
-    print(f"ndt on {dataset} ({objective}): {n_parameters:,} parameters, batch {batch_size}")
+    print(f"{model} on {dataset} ({objective}): {n_parameters:,} parameters, batch {batch_size}")
     print(f"  train throughput: {steps * batch_size / seconds:.1f} trials/s ({1000 * seconds / steps:.1f} ms per step, forward+backward)")
     if device == "cuda":
         print(f"  peak GPU memory: {torch.cuda.max_memory_allocated() / 2**20:.1f} MiB")
@@ -185,9 +197,36 @@ def folds(dataset: str = "mc_maze_small", k: int = 5, reuse: bool = False, targe
                     print(f"  fold ensemble on {group} withheld eval: " + ", ".join(f"{m} {v:.4f}" for m, v in scores.items()))
 
 
+def rnn_family(dataset: str = "mc_maze_small", objective: str = "random", reuse: bool = False) -> None:
+    """Each model's throughput (in its own process, so peak memory is its own), then the run that
+    `bench run --model M --objective random --dataset mc_maze_small --max-minutes 10` trains."""
+    for model in RNN_MODELS:
+        subprocess.run([sys.executable, __file__, "throughput", "--model", model, "--objective", objective], check=True)
+    from harness.execute import execute
+    from harness.host import Host
+    from harness.predict import training_pool
+
+    host = Host()
+    data = host.dataset(dataset)
+    for model in RNN_MODELS:
+        spec = host.default_spec(model).with_overrides(dataset=dataset, objective=objective, train={"max_minutes": 10})
+        record, outcome = execute(host, spec, rerun=not reuse)
+        source = f"the stored record of {record['created']}" if outcome is None else "trained now"
+        metrics = record["metrics"]
+        pool, _ = training_pool(data, spec.train.heldin_only_trials)
+        per_second = record["epochs"] * pool.n_trials / record["wall_seconds"]
+        print(
+            f"{model}/{objective}: val co-bps {metrics['co-bps']['value']:.4f}, vel R2 {metrics['vel R2']['value']:.3f}, "
+            f"{record['n_parameters']:,} parameters, {record['epochs']} epochs in {record['wall_seconds']:.0f} s "
+            f"= {per_second:.1f} trials/s with validation ({record['stopped_because']}; {spec.run_id()}, {source})"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("which", choices=["help", "throughput", "curves", "synthetic", "folds", "all"])
+    parser.add_argument("which", choices=["help", "throughput", "curves", "synthetic", "folds", "rnn", "all"])
+    parser.add_argument("--model", help="throughput of this model alone (default: NDT with mtm and random)")
+    parser.add_argument("--objective", default="random", help="the objective for --model")
     parser.add_argument("--seeds", type=int, default=1)
     parser.add_argument("--reuse", action="store_true", help="report runs already in the results store instead of training again")
     parser.add_argument("--target", type=Path, help="folds: an NLB eval-target h5 with the withheld held-out spikes")
@@ -196,13 +235,17 @@ def main() -> None:
         folds(reuse=args.reuse, target=args.target)
     if args.which in ("help", "all"):
         bench_help()
-    if args.which in ("throughput", "all"):
+    if args.which == "throughput" and args.model:
+        throughput("mc_maze_small", args.objective, model=args.model)
+    elif args.which in ("throughput", "all"):
         throughput("mc_maze_small", "mtm")
         throughput("mc_maze_small", "random")
     if args.which in ("synthetic", "all"):
         synthetic(reuse=args.reuse)
     if args.which in ("curves", "all"):
         curves(seeds=args.seeds, reuse=args.reuse)
+    if args.which in ("rnn", "all"):
+        rnn_family(reuse=args.reuse)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,1 @@
+"""bench-makin-masks: the Makin lab's mask variants as a bench objective (registered by ``plugin``)."""

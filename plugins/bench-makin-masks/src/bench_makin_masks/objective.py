@@ -1,0 +1,100 @@
+"""The Makin lab's masked training (NLB'22) as a bench objective, for any rate model.
+
+Training hides held-in entries in one of the lab's patterns (``bench_makin_masks.masks``), sets
+them to zero as the lab does, and scores the model on them. As in every harness objective the
+held-out units (never input) and the forward bins (always hidden) are scored in every batch; the
+lab scored held-in forward entries only where its mask fell, a difference of weighting only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+
+from bench_makin_masks.masks import AXES, MODES, canonical_mode, hidden_entries
+from harness.contracts import Batch, DatasetTensors, MaskedBatch
+from harness.errors import BenchError
+from harness.views import cosmoothing_view, hide_forward, masked_poisson_nll
+
+
+def _checked(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings, or a one-line BenchError naming the bad option."""
+
+    def fail(key: str, expected: str) -> BenchError:
+        return BenchError(f"objective 'makin': option '{key}' must be {expected}, got {config[key]!r}")
+
+    mode = canonical_mode(config["mode"])
+    if mode is None:
+        raise fail("mode", f"one of {', '.join(MODES)} (spaces or '_' for '-' are fine)")
+    ratio = config["mask_ratio"]
+    if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not 0.0 < ratio < 1.0:
+        raise fail("mask_ratio", "a number in (0, 1)")
+    for key in ("length", "strip_length"):
+        if isinstance(config[key], bool) or not isinstance(config[key], int) or config[key] < 1:
+            raise fail(key, "a whole number >= 1")
+    if config["line_axis"] not in AXES:
+        raise fail("line_axis", f"one of {', '.join(AXES)}")
+    return {
+        "mode": mode,
+        "mask_ratio": float(ratio),
+        "length": config["length"],
+        "strip_length": config["strip_length"],
+        "axis": config["line_axis"],
+    }
+
+
+class MakinMasking:
+    """The ``makin`` objective: one prompt id (0), zeroed hidden entries, Poisson loss on them."""
+
+    n_prompts = 1
+
+    def __init__(self, data: DatasetTensors, config: Mapping[str, Any]):
+        settings = _checked(config)
+        self.mode = settings.pop("mode")
+        self.mask_ratio = settings.pop("mask_ratio")
+        self.geometry = settings
+        self.eval_masks = ("co-smoothing", "forward") if data.n_forward else ("co-smoothing",)
+
+    def hidden_entries(self, n_trials: int, n_bins: int, n_units: int, generator: torch.Generator) -> torch.Tensor:
+        """Bool (B, T, I) on the CPU: the held-in entries to hide and score."""
+        return hidden_entries(self.mode, n_trials, n_bins, n_units, self.mask_ratio, generator, **self.geometry)
+
+    def training_batch(self, batch: Batch, generator: torch.Generator) -> MaskedBatch:
+        n_trials, n_bins, n_heldin = batch.heldin.shape
+        hidden = self.hidden_entries(n_trials, n_bins, n_heldin, generator).to(batch.heldin.device)
+        loss_mask = cosmoothing_view(batch).loss_mask  # held-out units and forward bins
+        loss_mask[:, :n_bins, :n_heldin] = hidden
+        return MaskedBatch(
+            inputs=hide_forward(batch.heldin.masked_fill(hidden, 0.0), batch.heldin_forward.shape[1]),
+            prompt=torch.zeros(n_trials, dtype=torch.long, device=batch.heldin.device),
+            targets=batch.targets(),
+            loss_mask=loss_mask,
+        )
+
+    def loss(self, log_rates: torch.Tensor, masked: MaskedBatch) -> torch.Tensor:
+        return masked_poisson_nll(log_rates, masked.targets, masked.loss_mask)
+
+    def inference_batch(self, batch: Batch) -> MaskedBatch:
+        return cosmoothing_view(batch)
+
+    def eval_batch(self, batch: Batch, mask: str) -> MaskedBatch:
+        """``co-smoothing``: held-out units over observed bins (NLB co-bps); ``forward``: every
+        unit over the forward bins (NLB fp-bps). Both see all observed held-in spikes."""
+        view = cosmoothing_view(batch)
+        n_bins, n_heldin = batch.heldin.shape[1], batch.heldin.shape[2]
+        scored = torch.zeros_like(view.loss_mask)
+        if mask == "co-smoothing":
+            scored[:, :n_bins, n_heldin:] = True
+        elif mask == "forward" and mask in self.eval_masks:
+            scored[:, n_bins:, :] = True
+        else:
+            raise KeyError(f"makin masking has no eval mask {mask!r}; it has {', '.join(self.eval_masks)}")
+        view.loss_mask = scored
+        return view
+
+
+def build(data: DatasetTensors, config: Mapping[str, Any]) -> MakinMasking:
+    """The registered factory."""
+    return MakinMasking(data, config)

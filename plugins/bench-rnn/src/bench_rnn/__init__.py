@@ -1,0 +1,1 @@
+"""bench-rnn: the Makin lab's recurrent models for bench-harness (registered by ``plugin``)."""
