@@ -292,7 +292,9 @@ class Worker:
         try:
             while True:
                 remaining = self.remaining_minutes()
-                if remaining is not None and remaining <= 0:
+                # a trial cut to a sliver of its budget would only mislead the sampler
+                enough = 0.5 * self.budgets.trial_max_minutes if self.budgets.trial_max_minutes else 0.0
+                if remaining is not None and remaining <= enough:
                     report.stopped_because = f"the study's time budget of {self.budgets.max_minutes:g} min is spent"
                     break
                 optuna.storages.fail_stale_trials(self.study)  # a killed worker's trial: failed, and queued again
@@ -310,7 +312,7 @@ class Worker:
                         raise BenchError(f"{failures} trials failed in a row, the search itself looks broken; the last: {outcome.user_attrs.get('fail_reason', '?')}")
                     continue
                 if not count.running:
-                    report.stopped_because = f"all {self.budgets.trials} trials are settled"
+                    report.stopped_because = f"all {count.slots} trials are settled"
                     break
                 if not said_waiting:
                     self.say(

@@ -136,3 +136,44 @@ def test_bench_validate_checks_search_specs_without_running(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "ok   " in out and "good.yaml" in out
     assert "key 'space.random.mask_ratoi'" in out and "Known options" in out
+
+
+def test_samplers_and_pruners_are_built_seeded_and_bad_options_are_named():
+    import optuna
+
+    from harness.errors import BenchError
+    from harness.search import make_pruner, make_sampler
+
+    assert isinstance(make_sampler({"name": "gp", "seed": 1}), optuna.samplers.GPSampler)
+    assert isinstance(make_pruner({"name": "hyperband", "min_resource": 5}), optuna.pruners.HyperbandPruner)
+    draws = [make_sampler({"name": "random", "seed": 4}, seed_offset=2).sample_independent(None, None, "x", optuna.distributions.FloatDistribution(0, 1)) for _ in range(2)]
+    assert draws[0] == draws[1]
+    with pytest.raises(BenchError, match="s.yaml: key 'sampler': tpe: .*n_startup_trails"):
+        make_sampler({"name": "tpe", "n_startup_trails": 3}, source="s.yaml: key 'sampler'")
+
+
+def test_storage_urls_keep_no_password():
+    from harness.search import _redacted, storage_kind
+
+    assert storage_kind("postgresql+psycopg://bench:secret@db:5432/studies") == "postgresql"
+    assert storage_kind("sqlite:////home/x/studies.db") == "sqlite"
+    assert _redacted("postgresql://bench:secret@db/studies") == "postgresql://bench:***@db/studies"
+
+
+class FakeTrial:
+    def __init__(self, number, state="COMPLETE", retry_of=None, surplus=False):
+        import optuna
+
+        self.number, self.state = number, optuna.trial.TrialState[state]
+        self.system_attrs = {} if retry_of is None else {"failed_trial": retry_of}
+        self.user_attrs = {"surplus": True} if surplus else {}
+
+
+def test_slots_count_retries_once_and_surplus_trials_not_at_all():
+    from harness.search import count_slots, is_surplus
+
+    trials = [FakeTrial(0), FakeTrial(1, "FAIL"), FakeTrial(2, "RUNNING"), FakeTrial(3, "WAITING", retry_of=1), FakeTrial(4, "FAIL", surplus=True)]
+    count = count_slots(trials)
+    assert (count.slots, count.open, count.running, count.settled) == (3, 1, 1, 1)
+    assert not is_surplus(trials, 2, wanted=3) and is_surplus(trials, 5, wanted=3)
+    assert not is_surplus(trials, 5, wanted=4)  # the surplus trial 4 holds no slot
