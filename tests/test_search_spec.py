@@ -142,7 +142,7 @@ def test_samplers_and_pruners_are_built_seeded_and_bad_options_are_named():
     import optuna
 
     from harness.errors import BenchError
-    from harness.search import make_pruner, make_sampler
+    from harness.search_study import make_pruner, make_sampler
 
     assert isinstance(make_sampler({"name": "gp", "seed": 1}), optuna.samplers.GPSampler)
     assert isinstance(make_pruner({"name": "hyperband", "min_resource": 5}), optuna.pruners.HyperbandPruner)
@@ -153,7 +153,7 @@ def test_samplers_and_pruners_are_built_seeded_and_bad_options_are_named():
 
 
 def test_storage_urls_keep_no_password():
-    from harness.search import _redacted, storage_kind
+    from harness.search_study import _redacted, storage_kind
 
     assert storage_kind("postgresql+psycopg://bench:secret@db:5432/studies") == "postgresql"
     assert storage_kind("sqlite:////home/x/studies.db") == "sqlite"

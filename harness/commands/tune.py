@@ -47,7 +47,8 @@ def tune_command(
     top: Annotated[int, typer.Option("--top", help="Rows in the table of best trials.")] = 10,
 ) -> None:
     """Search hyperparameters with Optuna: each trial is a bench run (recorded, resumable); run it again, or on more machines with --storage, to continue or share the study."""
-    from harness.search import Budgets, Worker, default_storage_url, ensemble_top, make_pruner, make_sampler, open_storage, open_study
+    from harness.search import Budgets, Worker, ensemble_top
+    from harness.search_study import default_storage_url, make_pruner, make_sampler, open_storage, open_study
     from harness.search_space import build_plan
 
     host = cli_state(ctx).host

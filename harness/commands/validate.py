@@ -41,7 +41,7 @@ def check_spec(host: Host, spec: RunSpec, source: str) -> None:
 
 def check_search(host: Host, file: Path) -> None:
     """A search spec (``kind: search``): its base run, families, parameters, sampler and pruner."""
-    from harness.search import make_pruner, make_sampler
+    from harness.search_study import make_pruner, make_sampler
     from harness.search_space import build_plan
     from harness.search_spec import load_search_spec
 
