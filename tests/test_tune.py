@@ -12,6 +12,7 @@ import pytest
 from fixtures.tunable import TunablePlugin
 
 from harness.cli import main
+from harness.specs import load_spec
 from harness.testing import KitComponentsPlugin, kit_host
 
 TINY = ["--dataset", "bench-tiny", "--model", "tunable", "--objective", "kit-cosmoothing"]
@@ -62,6 +63,12 @@ def test_trials_are_recorded_runs_a_rerun_continues_the_study_and_the_top_runs_e
     assert "ensemble val co-bps by N: 2:" in out and chosen in (2, 3)
     ranked = sorted(trials, key=lambda t: -t.value)
     assert sorted(ensemble["spec"]["members"]) == sorted(t.user_attrs["run_id"] for t in ranked[:chosen])
+
+    best_spec = bench_home / "best.yaml"  # the best trial as a run spec for bench run --spec
+    assert tune(*args, "--trials", "3", "--best-spec", str(best_spec)) == 0
+    spec = load_spec(best_spec)
+    best = next(r for r in records(bench_home) if r["run_id"] == ranked[0].user_attrs["run_id"])
+    assert spec.search_trial is None and spec.to_dict() == {**best["spec"], "search_trial": None, "device": None}
 
 
 @pytest.mark.slow

@@ -45,6 +45,7 @@ def tune_command(
     ensemble: Annotated[Optional[str], typer.Option("--ensemble", help="Then ensemble the top N runs (a number, or 'auto': N chosen on val).")] = None,
     ensembler: Annotated[str, typer.Option("--ensembler", "-e", help="The ensembler plugin for --ensemble.")] = "mean",
     top: Annotated[int, typer.Option("--top", help="Rows in the table of best trials.")] = 10,
+    best_spec: Annotated[Optional[Path], typer.Option("--best-spec", help="Write the best trial's run spec here (for bench run --spec).")] = None,
 ) -> None:
     """Search hyperparameters with Optuna: each trial is a bench run (recorded, resumable); run it again, or on more machines with --storage, to continue or share the study."""
     from harness.search import Budgets, Worker, ensemble_top
@@ -70,6 +71,8 @@ def tune_command(
     report = worker.run()
     console.print(f"[dim]this worker ran {len(report.ran)} trial(s) in {report.wall_seconds / 60:.1f} min; {report.stopped_because}[/]")
     print_study(study, top)
+    if best_spec is not None:
+        write_best_spec(study, best_spec)
     if ensemble is not None:
         from harness.commands.run import print_record
 
@@ -172,6 +175,24 @@ def print_study(study, top: int) -> None:
     for trial in trials:
         if trial.state.name == "FAIL" and not trial.user_attrs.get("surplus"):
             console.print(f"[dim]trial {trial.number} failed: {escape(fail_reason(trial, trials))}[/]")
+
+
+def write_best_spec(study, path: Path) -> None:
+    """The best trial's run as a run spec: the same settings, seed and budget, no trial number."""
+    from harness.atomic import write_text
+    from harness.results import find_record
+    from harness.search import ranked_trials
+    from harness.specs import dump_spec, spec_from_mapping
+
+    ranked = [t for t in ranked_trials(study) if "run_id" in t.user_attrs]
+    if not ranked:
+        raise BenchError(f"--best-spec: study '{study.study_name}' has no complete trial yet")
+    best = ranked[0]
+    record = find_record(best.user_attrs["run_id"])
+    spec = spec_from_mapping({**record["spec"], "search_trial": None, "device": None}, source=record["run_id"])
+    header = f"# The best trial ({best.number}, val co-bps {best.value:.4f}) of bench tune study '{study.study_name}', run {record['run_id']}.\n"
+    write_text(path, header + dump_spec(spec))
+    console.print(f"wrote {path}: the best trial's run spec (bench run --spec {path} --seed N)")
 
 
 def _short(value: Any) -> str:
