@@ -46,9 +46,15 @@ def finish(process: subprocess.Popen) -> str:
     return out
 
 
-def load(storage: str, name: str) -> optuna.Study:
+_STORAGES: dict[str, optuna.storages.RDBStorage] = {}
+
+
+def load(url: str, name: str) -> optuna.Study:
+    """The study, through one storage per URL (a storage per poll would exhaust the server's connections)."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    return optuna.load_study(study_name=name, storage=storage)
+    if url not in _STORAGES:
+        _STORAGES[url] = optuna.storages.RDBStorage(url.replace("postgresql://", "postgresql+psycopg://"))
+    return optuna.load_study(study_name=name, storage=_STORAGES[url])
 
 
 def kill_mid_trial(process: subprocess.Popen, home: Path, storage: str, name: str) -> int:
@@ -57,10 +63,12 @@ def kill_mid_trial(process: subprocess.Popen, home: Path, storage: str, name: st
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         assert process.poll() is None, "the worker finished before it could be killed: " + process.communicate()[0]
-        try:
-            trials = load(storage, name).get_trials(deepcopy=False)
-        except Exception:  # noqa: BLE001 - the database or the study is not created yet
-            trials = []
+        trials = []
+        if storage.startswith("postgresql") or Path(storage.split("///", 1)[1]).exists():
+            try:
+                trials = load(storage, name).get_trials(deepcopy=False)
+            except KeyError:  # the study is not created yet
+                pass
         complete = any(t.state.name == "COMPLETE" for t in trials)
         for trial in trials:
             mine = trial.user_attrs.get("worker", "").endswith(f":{process.pid}")
