@@ -21,11 +21,12 @@ import socket
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from harness import hookimpl
 from harness.errors import BenchError
+from harness.execute import resolve_objective
 from harness.host import Host
 from harness.search_space import SearchPlan
 from harness.search_study import DEFAULT_HEARTBEAT_SECONDS, MAX_RETRIES, STALE_AFTER_HEARTBEATS, make_sampler, storage_kind
@@ -60,9 +61,13 @@ class PruningReporter:
     def __init__(self, trial: optuna.Trial):
         self.trial = trial
         self.last_epoch: int | None = None
+        self.run_id: str | None = None
 
     @hookimpl
     def bench_epoch_finished(self, run, epoch: int, metrics: dict[str, float]) -> None:
+        if self.run_id not in (None, run.run_id):
+            return  # a K-fold trial is judged on its first fold's curve (later folds restart at epoch 0)
+        self.run_id = run.run_id
         value = float(metrics["best_val_co_bps"])
         self.last_epoch = epoch
         if not math.isfinite(value):
@@ -83,15 +88,26 @@ def trial_value(record: Mapping[str, Any]) -> float:
 def evaluate_spec(
     host: Host, spec: RunSpec, search: Mapping[str, Any], say: Callable[[str], None] = lambda message: None
 ) -> tuple[float, list[dict[str, Any]]]:
-    """Run one trial's spec; returns the value the study maximises and the records behind it.
+    """Run one trial's spec; returns the value the study maximises and the records behind it
+    (the scored record first).
 
-    The one place a trial is scored: a k-fold score (the mean over ``bench run --folds K``
-    runs) replaces the single run here.
+    The one place a trial is scored: a spec with ``folds: K`` runs its K fold runs (each
+    recorded with the trial) and scores the pooled val co-bps of their cross-validated record,
+    every labelled trial judged by the fold model that held it out, instead of one split's 15.
     """
     from harness.execute import execute
 
-    record, _ = execute(host, spec, search=search, on_status=lambda message: say(message) if message.startswith("resum") else None)
-    return trial_value(record), [record]
+    def run(one: RunSpec) -> dict[str, Any]:
+        return execute(host, one, search=search, on_status=lambda message: say(message) if message.startswith("resum") else None)[0]
+
+    if not spec.folds:
+        record = run(spec)
+        return trial_value(record), [record]
+    from harness.crossval import cross_validate, cross_validation_spec
+
+    members: list[dict[str, Any]] = []
+    pooled = cross_validate(host, cross_validation_spec(spec), run_fold=lambda one: members.append(run(one)) or members[-1])
+    return trial_value(pooled), [pooled, *members]
 
 
 def one_line(error: BaseException) -> str:
@@ -241,7 +257,7 @@ class Worker:
             trial.set_user_attr("worker", worker_name())
             minutes = [m for m in (self.budgets.trial_max_minutes, self.remaining_minutes()) if m is not None]
             spec = self.plan.run_spec(family, values).with_overrides(search_trial=slot, train={"max_minutes": min(minutes) if minutes else None})
-            trial.set_user_attr("run_id", spec.run_id())
+            trial.set_user_attr("run_id", spec.run_id() if not spec.folds else resolve_objective(self.host, replace(spec, fold=0)).run_id())
             self.host.manager.register(reporter)
             search = {"study": self.study.study_name, "trial": trial.number, "storage": self.storage}
             value, records = evaluate_spec(self.host, spec, search, say=lambda m: self.say(f"trial {trial.number}: {m}"))
@@ -254,7 +270,8 @@ class Worker:
         finally:
             if self.host.manager.is_registered(reporter):
                 self.host.manager.unregister(reporter)
-        trial.set_user_attr("epochs", int(records[0]["epochs"]))
+        trial.set_user_attr("run_id", records[0]["run_id"])  # the scored record (a K-fold trial's pooled one)
+        trial.set_user_attr("epochs", int(records[-1]["epochs"]))
         trial.set_user_attr("train_seconds", float(records[0]["wall_seconds"]))
         return value
 

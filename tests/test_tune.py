@@ -111,3 +111,15 @@ def test_a_study_refuses_a_different_search_under_its_name(bench_home, capsys):
     assert "study 'x' searches another space" in capsys.readouterr().err
     assert tune(*TINY, "--trials", "1", "--study-name", "x", "--ensemble", "1") == 1
     assert "--ensemble 1: expected a number >= 2 or 'auto'" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_k_fold_trial_scores_the_pooled_val_co_bps(bench_home, capsys):
+    assert tune(*TINY, "--set", "train.epochs=2", "--set", "tunable.groups=1", "--trials", "1", "--folds", "2", "--study-name", "k") == 0, capsys.readouterr()
+    (trial,) = study(bench_home, "k").trials
+    by_id = {record["run_id"]: record for record in records(bench_home)}
+    pooled = by_id[trial.user_attrs["run_id"]]
+    assert "-cv2-" in pooled["run_id"] and pooled["metrics"]["val_co_bps"]["value"] == pytest.approx(trial.value)
+    folds = [record for record in by_id.values() if record.get("search")]
+    assert sorted(record["run_id"] for record in folds) == sorted(pooled["folds"]["members"])
+    assert all(record["search"]["trial"] == 0 for record in folds)

@@ -32,6 +32,7 @@ def tune_command(
     objectives: Annotated[Optional[list[str]], typer.Option("--objective", help="An objective to search (repeatable).")] = None,
     seed: SeedOption = None,
     device: DeviceOption = None,
+    folds: Annotated[Optional[int], typer.Option("--folds", help="Score each trial by K-fold cross-validation (its pooled val co-bps), as bench run --folds K.")] = None,
     fixed: Annotated[Optional[list[str]], typer.Option("--set", help="Fix a parameter instead of sampling it, e.g. --set train.steps=2000 --set ndt.depth=2.")] = None,
     trials: Annotated[Optional[int], typer.Option("--trials", "-n", help="Trials in the study (all workers together).")] = None,
     max_minutes: Annotated[Optional[float], typer.Option("--max-minutes", help="Wall-clock budget of this worker's part of the study.")] = None,
@@ -56,7 +57,7 @@ def tune_command(
     if ensemble is not None and ensemble != "auto" and not (ensemble.isdigit() and int(ensemble) >= 2):
         raise BenchError(f"--ensemble {ensemble}: expected a number >= 2 or 'auto'")
     search = search_from_options(
-        host, spec_file, dataset=dataset, models=models, objectives=objectives, seed=seed, device=device, fixed=fixed,
+        host, spec_file, dataset=dataset, models=models, objectives=objectives, seed=seed, device=device, folds=folds, fixed=fixed,
         trials=trials, max_minutes=max_minutes, trial_minutes=trial_minutes, sampler=sampler, sampler_seed=sampler_seed, pruner=pruner,
     )
     plan = build_plan(host, search)
@@ -96,7 +97,7 @@ def search_from_options(host: Host, spec_file: Path | None, **options: Any):
     else:
         base = host.default_spec((options["models"] or [None])[0])
         search = SearchSpec(base=base, families=(Family(base.model, base.objective),))
-    base = search.base.with_overrides(dataset=options["dataset"], seed=options["seed"], device=options["device"])
+    base = search.base.with_overrides(dataset=options["dataset"], seed=options["seed"], device=options["device"], folds=options["folds"])
     families = search.families
     if options["models"] or options["objectives"]:
         models = options["models"] or sorted({f.model for f in families})
