@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import shutil
+from collections.abc import Mapping
 from dataclasses import asdict, replace
 from typing import Any
 
@@ -47,11 +48,13 @@ def execute(
     rerun: bool = False,
     on_epoch: EpochCallback | None = None,
     on_status: Any = None,
+    search: Mapping[str, Any] | None = None,
 ) -> tuple[dict[str, Any], TrainOutcome | None]:
     """Run ``spec``; returns its results record and the training outcome (None if it was done).
 
     An identical spec that already completed is not trained again unless ``rerun``; an
-    interrupted one resumes from its last checkpoint.
+    interrupted one resumes from its last checkpoint. ``search`` (study, trial, storage) goes
+    into the record of a run that ``bench tune`` made.
     """
     import torch
 
@@ -99,6 +102,11 @@ def execute(
             say(f"resuming {run.run_id} from {run.last_checkpoint}")
 
         def epoch_done(epoch: int, metrics: dict[str, float]) -> None:
+            if not math.isfinite(metrics["train_loss"]):  # every later epoch would be NaN too
+                raise BenchError(
+                    f"training diverged: the loss is {metrics['train_loss']} at epoch {epoch} "
+                    "(try a lower train.lr or train.grad_clip)"
+                )
             host.epoch_finished(run, epoch, metrics)
             if on_epoch is not None:
                 on_epoch(epoch, metrics)
@@ -152,7 +160,8 @@ def execute(
         "history": [
             {
                 key: round(float(point[key]), 5) if math.isfinite(float(point[key])) else None
-                for key in ("epoch", "train_loss", "val_co_bps", "best_val_co_bps", "elapsed")
+                for key in ("epoch", "train_loss", "val_co_bps", "best_val_co_bps", "val_loss", "elapsed")
+                if key in point  # val_loss is absent from epochs trained before it was recorded
             }
             for point in outcome.history
         ],
@@ -166,6 +175,8 @@ def execute(
         "spec": _jsonable(spec.to_dict()),
         "search_trial": spec.search_trial,
     }
+    if search is not None:
+        record["search"] = dict(search)
     write_record(record)
     host.run_finished(run, record)
     return record, outcome

@@ -33,6 +33,7 @@ DEFAULT_PLUGINS = (
     "harness.commands.results",
     "harness.commands.ensemble",
     "harness.commands.review",
+    "harness.commands.tune",
 )
 
 

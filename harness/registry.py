@@ -148,8 +148,9 @@ def check_search_space(owner: str, space: Mapping[str, Any], config_keys: Mappin
         {"type": "categorical", "choices": ["gru", "lstm"]}
 
     each optionally with ``"condition": {"other_key": value}`` (sampled only when another
-    parameter of the same space, or the config, has that value). Keys are config keys of the
-    component, or ``train.KEY`` for a trainer setting.
+    parameter of the same space, or the config, has that value; a list of values means any of
+    them). Keys are config keys of the component, or ``train.KEY`` for a trainer setting. A
+    ``step`` and ``log`` exclude each other; categorical choices may be lists or mappings.
     """
     from harness.specs import TrainConfig
 
@@ -163,23 +164,50 @@ def check_search_space(owner: str, space: Mapping[str, Any], config_keys: Mappin
         elif key not in config_keys:
             known = ", ".join(sorted(config_keys)) or "none"
             raise BenchError(f"{where}: not one of its config keys ({known}) nor train.KEY")
-        if not isinstance(spec, Mapping) or spec.get("type") not in _PARAMETER_TYPES:
-            raise BenchError(f"{where}: expected a mapping with 'type' one of {', '.join(_PARAMETER_TYPES)}")
-        if spec["type"] == "categorical":
-            if not spec.get("choices"):
-                raise BenchError(f"{where}: a categorical parameter needs a non-empty 'choices' list")
-        else:
-            low, high = spec.get("low"), spec.get("high")
-            if not isinstance(low, (int, float)) or not isinstance(high, (int, float)) or not low < high:
-                raise BenchError(f"{where}: expected numbers 'low' < 'high', found low={low!r}, high={high!r}")
-            if spec.get("log") and low <= 0:
-                raise BenchError(f"{where}: a log-scale range needs 'low' > 0, found {low!r}")
-        unknown = set(spec) - {"type", "low", "high", "log", "step", "choices", "condition"}
-        if unknown:
-            raise BenchError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
-        condition = spec.get("condition", {})
-        if not isinstance(condition, Mapping):
-            raise BenchError(f"{where}: 'condition' must map a key to the value it requires")
+        check_parameter(where, spec)
+        for other in spec.get("condition", {}):
+            if other not in space and other not in config_keys and not (other.startswith("train.") and other[6:] in train_keys):
+                raise BenchError(f"{where}: its condition names '{other}', which is neither in the space nor a config key")
+
+
+def check_parameter(where: str, spec: Any) -> None:
+    """Refuse one malformed parameter spec (format in :func:`check_search_space`); ``where``
+    starts the message."""
+    problem = parameter_problem(spec)
+    if problem:
+        raise BenchError(f"{where}: {problem}")
+
+
+def parameter_problem(spec: Any) -> str | None:
+    """What is wrong with one parameter spec, or None."""
+    if not isinstance(spec, Mapping) or spec.get("type") not in _PARAMETER_TYPES:
+        return f"expected a mapping with 'type' one of {', '.join(_PARAMETER_TYPES)}"
+    unknown = set(spec) - {"type", "low", "high", "log", "step", "choices", "condition"}
+    if unknown:
+        return f"unknown field(s) {', '.join(sorted(unknown))}"
+    if spec["type"] == "categorical":
+        choices = spec.get("choices")
+        if not isinstance(choices, (list, tuple)) or not choices:
+            return "a categorical parameter needs a non-empty 'choices' list"
+        if set(spec) & {"low", "high", "log", "step"}:
+            return "a categorical parameter takes 'choices', not low/high/log/step"
+    else:
+        low, high = spec.get("low"), spec.get("high")
+        numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (low, high))
+        if not numbers or not low < high:
+            return f"expected numbers 'low' < 'high', found low={low!r}, high={high!r}"
+        if spec["type"] == "int" and not all(float(v).is_integer() for v in (low, high)):
+            return f"an int parameter needs whole 'low' and 'high', found {low!r}, {high!r}"
+        if spec.get("log") and low <= 0:
+            return f"a log-scale range needs 'low' > 0, found {low!r}"
+        step = spec.get("step")
+        if step is not None and (isinstance(step, bool) or not isinstance(step, (int, float)) or step <= 0):
+            return f"'step' must be a number > 0, found {step!r}"
+        if step is not None and spec.get("log"):
+            return "'step' and 'log' cannot be combined (Optuna samples one or the other)"
+    if "condition" in spec and (not isinstance(spec["condition"], Mapping) or not spec["condition"]):
+        return "'condition' must map another parameter to the value (or list of values) it requires"
+    return None
 
 
 class Register:

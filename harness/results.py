@@ -5,7 +5,8 @@ trainer, ensemblers and baselines call :func:`write_record`; leaderboards and ``
 only read. The schema is checked by hand here (no extra dependency), strictly: an unknown or
 missing key is an error, so a typo in the trainer fails loudly instead of a column going empty.
 Beyond the required keys a record may carry the trainer's ``history`` (numbers per epoch),
-``stopped_because`` and ``hyperparameters.chosen`` (what a closed-form baseline picked).
+``stopped_because``, ``hyperparameters.chosen`` (what a closed-form baseline picked) and
+``search`` (the ``bench tune`` study and trial that made the run).
 """
 
 from __future__ import annotations
@@ -59,6 +60,9 @@ _OPTIONAL: dict[str, Any] = {
     "history": list,
     #: A cross-validated result's folds: k, seed, members (fold run ids), per_fold and spread per metric.
     "folds": dict,
+    # a run made by ``bench tune``: its study, the Optuna trial that ran it and the storage kind
+    # ("sqlite", "postgresql", ...; never the URL, which may hold a password)
+    "search": {"study": str, "trial": int, "storage": str},
 }
 _OPTIONAL_HYPERPARAMETERS: dict[str, Any] = {"chosen": dict}
 _METRIC_SCHEMA: dict[str, Any] = {

@@ -35,6 +35,11 @@ class RunContext:
         return self.run_dir / "best.pt"
 
     @property
+    def best_loss_checkpoint(self) -> Path:
+        """The weights with the lowest training-objective loss on val (``best_checkpoint`` is best val co-bps)."""
+        return self.run_dir / "best_loss.pt"
+
+    @property
     def predictions_path(self) -> Path:
         return self.run_dir / "predictions.h5"
 

@@ -1,7 +1,8 @@
 """The uniform trainer: the only place that seeds RNGs, moves tensors and writes checkpoints.
 
 AdamW with linear warmup and cosine decay, gradient clipping, validation co-bps every epoch,
-early stopping on it, a wall-clock and an epoch budget, atomic checkpoints (best and last), and
+early stopping on it, a wall-clock and an epoch budget, atomic checkpoints (best val co-bps, best
+val loss of the training objective, and last), and
 automatic resume: the same spec finds its run directory and continues from ``last.pt``.
 """
 
@@ -60,6 +61,16 @@ def planned_epochs(config: TrainConfig, steps_per_epoch: int) -> int:
     return max(1, config.epochs)
 
 
+def validation_loss(model: torch.nn.Module, objective: Objective, batch) -> float:
+    """The training objective's loss on the val trials, under the same masks every epoch (drawn
+    from a generator of its own, so the training draws are untouched): the second checkpoint
+    criterion AE Studio kept beside val co-bps."""
+    model.eval()
+    with torch.no_grad():
+        masked = objective.training_batch(batch, torch.Generator().manual_seed(0))
+        return float(objective.loss(model(masked.inputs, masked.prompt), masked))
+
+
 def fit_direct(run: RunContext, model: torch.nn.Module) -> TrainOutcome:
     """Closed-form baselines: fit, then keep the fitted weights as the best checkpoint."""
     assert isinstance(model, DirectFit) and run.data is not None
@@ -98,6 +109,7 @@ def train(
     evaluated = model if averaged is None else averaged.module
 
     start_epoch, best, best_epoch, elapsed, history, resumed = 0, -math.inf, -1, 0.0, [], None
+    best_loss = math.inf
     if run.last_checkpoint.exists():
         state = load_checkpoint(run.last_checkpoint, device)
         model.load_state_dict(state["model"])
@@ -110,6 +122,7 @@ def train(
         start_epoch = resumed = int(state["epoch"]) + 1
         best, best_epoch = float(state["best_val_co_bps"]), int(state["best_epoch"])
         elapsed, history = float(state["elapsed"]), list(state["history"])
+        best_loss = float(state.get("best_val_loss", math.inf))  # absent in checkpoints of older runs
 
     val_batch = make_batch(data.val, np.arange(data.val.n_trials), data, device)
     val_mask = cosmoothing_mask(val_batch)
@@ -153,6 +166,10 @@ def train(
             best, best_epoch = val_co_bps, epoch
             save_checkpoint({"model": evaluated.state_dict(), "epoch": epoch, "run_id": run.run_id}, run.best_checkpoint)
         metrics["best_val_co_bps"] = best
+        metrics["val_loss"] = validation_loss(evaluated, objective, val_batch)
+        if metrics["val_loss"] < best_loss:
+            best_loss = metrics["val_loss"]
+            save_checkpoint({"model": evaluated.state_dict(), "epoch": epoch, "run_id": run.run_id}, run.best_loss_checkpoint)
         history.append({"epoch": float(epoch), **metrics})
         elapsed = time.perf_counter() - clock
         extra = {} if averaged is None else {"averaged": averaged.state_dict()}
@@ -167,6 +184,7 @@ def train(
                 "epoch": epoch,
                 "best_val_co_bps": best,
                 "best_epoch": best_epoch,
+                "best_val_loss": best_loss,
                 "elapsed": elapsed,
                 "history": history,
                 "run_id": run.run_id,

@@ -20,7 +20,7 @@ $pip install --quiet --disable-pip-version-check "torch==2.13.0"  # pinned: othe
 # nlb_tools 0.0.4 pins pandas<=1.3.4 (no wheels for Python 3.11): install it alone, beside a modern
 # pandas; bench-nlb's compat layer fixes what newer pandas breaks.
 $pip install --quiet --disable-pip-version-check --no-deps "nlb_tools==0.0.4"
-editables=(-e ".[test]")
+editables=(-e ".[test,postgresql]")
 for plugin in plugins/bench-*/; do
     editables+=(-e "$plugin")
 done

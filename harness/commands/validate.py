@@ -13,6 +13,7 @@ from harness.cli.registry import CommandRegistry
 from harness.cli.state import cli_state
 from harness.errors import BenchError, SpecError
 from harness.host import Host
+from harness.search_spec import is_search_file
 from harness.specs import RunSpec, load_spec
 
 console = Console(highlight=False, soft_wrap=True)
@@ -38,11 +39,24 @@ def check_spec(host: Host, spec: RunSpec, source: str) -> None:
         raise SpecError(source, "dataset", str(error)) from None
 
 
+def check_search(host: Host, file: Path) -> None:
+    """A search spec (``kind: search``): its base run, families, parameters, sampler and pruner."""
+    from harness.search_study import make_pruner, make_sampler
+    from harness.search_space import build_plan
+    from harness.search_spec import load_search_spec
+
+    search = load_search_spec(file)
+    check_spec(host, search.base, f"{file} (base)")
+    build_plan(host, search)
+    make_sampler(search.sampler, source=f"{file}: key 'sampler'")
+    make_pruner(search.pruner, source=f"{file}: key 'pruner'")
+
+
 def validate_command(
     ctx: typer.Context,
     paths: Annotated[Optional[list[Path]], typer.Argument(help="Spec files or folders (default: specs/).")] = None,
 ) -> None:
-    """Validate every spec (YAML safe-loaded, keys, types, registered names, config keys)."""
+    """Validate every run and search spec (YAML safe-loaded, keys, types, registered names, config keys, search spaces)."""
     host = cli_state(ctx).host
     files: list[Path] = []
     for path in paths or [Path("specs")]:
@@ -59,9 +73,12 @@ def validate_command(
         if file.name.startswith("_") or ".base." in file.name:
             pass  # bases are validated through the specs that include them, but must still parse
         try:
-            spec = load_spec(file)
-            if not (file.name.startswith("_") or ".base." in file.name):
-                check_spec(host, spec, str(file))
+            if is_search_file(file):
+                check_search(host, file)
+            else:
+                spec = load_spec(file)
+                if not (file.name.startswith("_") or ".base." in file.name):
+                    check_spec(host, spec, str(file))
         except BenchError as error:
             failures += 1
             console.print(f"[red]FAIL[/] {error}")

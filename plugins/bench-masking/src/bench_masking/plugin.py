@@ -14,6 +14,17 @@ DEFAULTS = {
 }
 
 
+#: What ``bench tune`` samples. Spans of consecutive bins exist only when whole bins or single
+#: entries are hidden, so ``max_span`` is sampled only for those modes (a conditional parameter).
+SEARCH_SPACE = {
+    "mode": {"type": "categorical", "choices": ["timestep", "neuron", "full"]},
+    "mask_ratio": {"type": "float", "low": 0.1, "high": 0.5},
+    "max_span": {"type": "int", "low": 1, "high": 5, "condition": {"mode": ["timestep", "full"]}},
+    "zero_ratio": {"type": "float", "low": 0.5, "high": 1.0},
+    "random_ratio": {"type": "float", "low": 0.0, "high": 0.7},
+}
+
+
 @hookimpl
 def bench_register_objectives(register) -> None:
     register(
@@ -21,4 +32,5 @@ def bench_register_objectives(register) -> None:
         "bench_masking.objective:build",
         description="NDT masked modelling: random bins / units / entries hidden and predicted",
         defaults=DEFAULTS,
+        search_space=SEARCH_SPACE,
     )

@@ -16,6 +16,20 @@ DEFAULTS = {
 }
 
 
+#: What ``bench tune`` samples: which tasks are drawn (lists, stored by Optuna as JSON text;
+#: region schemes are skipped on one-region data, so the first two choices coincide there), how
+#: much is hidden, and how hidden entries are corrupted (random counts only for entries not zeroed).
+SEARCH_SPACE = {
+    "masks": {
+        "type": "categorical",
+        "choices": [["neuron", "causal", "intra-region", "inter-region"], ["neuron", "causal"], ["neuron"]],
+    },
+    "mask_ratio": {"type": "float", "low": 0.1, "high": 0.7},
+    "zero_ratio": {"type": "float", "low": 0.5, "high": 1.0},
+    "random_ratio": {"type": "float", "low": 0.0, "high": 0.5},
+}
+
+
 @hookimpl
 def bench_register_objectives(register) -> None:
     register(
@@ -23,4 +37,5 @@ def bench_register_objectives(register) -> None:
         "bench_mtm.objective:build",
         description="Multi-task masking (MtM): neuron, causal, intra- and inter-region masks behind a prompt",
         defaults=DEFAULTS,
+        search_space=SEARCH_SPACE,
     )

@@ -31,6 +31,23 @@ DEFAULTS = {
 }
 
 
+#: What ``bench tune`` samples, around the defaults above. Widths are multiples of 16 and heads
+#: 1, 2 or 4, so every combination divides; dropout on the rates is NDT's strongest regulariser
+#: on small data, so it gets the widest range. Trainer settings: the peak learning rate (log
+#: scale) and weight decay; the update budget stays the spec's (a search compares equal budgets).
+SEARCH_SPACE = {
+    "width": {"type": "int", "low": 16, "high": 64, "step": 16},
+    "depth": {"type": "int", "low": 1, "high": 3},
+    "heads": {"type": "categorical", "choices": [1, 2, 4]},
+    "ff_size": {"type": "int", "low": 32, "high": 128, "step": 32},
+    "dropout": {"type": "float", "low": 0.0, "high": 0.4},
+    "dropout_embedding": {"type": "float", "low": 0.0, "high": 0.4},
+    "dropout_rates": {"type": "float", "low": 0.1, "high": 0.7},
+    "train.lr": {"type": "float", "low": 2e-3, "high": 3e-2, "log": True},
+    "train.weight_decay": {"type": "float", "low": 1e-3, "high": 0.3, "log": True},
+}
+
+
 @hookimpl
 def bench_register_models(register) -> None:
     register(
@@ -43,4 +60,5 @@ def bench_register_models(register) -> None:
         # schedule (stopping early while the rate is high left lorenz at its noisy plateau), and
         # learns the dynamics better from every trial's held-in spikes.
         train_defaults={"lr": 0.01, "steps": 7000, "patience": 0, "heldin_only_trials": True},
+        search_space=SEARCH_SPACE,
     )
