@@ -1,7 +1,7 @@
 """Benchmarks that print figures (nothing here asserts a time).
 
     .venv/bin/python benchmarks/run_benchmarks.py help          # `bench --help` wall time (target < 0.5 s)
-    .venv/bin/python benchmarks/run_benchmarks.py throughput    # NDT trials/s (forward+backward), peak memory
+    .venv/bin/python benchmarks/run_benchmarks.py throughput    # NDT and LFADS trials/s (forward+backward), peak memory
     .venv/bin/python benchmarks/run_benchmarks.py curves        # val co-bps vs wall time: mtm and random on MC_Maze_Small
     .venv/bin/python benchmarks/run_benchmarks.py synthetic     # default run on lorenz vs its oracle co-bps
     .venv/bin/python benchmarks/run_benchmarks.py all
@@ -45,23 +45,30 @@ def bench_help(repeats: int = 7) -> None:
     print(f"bench --help: median {statistics.median(times):.3f} s, min {min(times):.3f} s over {repeats} runs (target < 0.5 s)")
 
 
-def throughput(dataset: str = "mc_maze_small", objective: str = "mtm", batch_size: int = 16, steps: int = 30) -> None:
+def throughput(dataset: str = "mc_maze_small", objective: str = "mtm", batch_size: int | None = None, steps: int = 30, model_name: str = "ndt") -> None:
+    """Training steps per second of ``model_name`` as ``bench run`` builds it: from its spec in
+    specs/ when there is one, else from the model's registered defaults and trainer settings."""
+    import dataclasses
     import resource
 
     import numpy as np
     import torch
 
+    from harness.contracts import AuxiliaryLosses
     from harness.host import Host
     from harness.predict import make_batch
     from harness.specs import load_spec
 
-    spec = load_spec(REPO / "specs" / f"ndt_{objective}_{dataset}.yaml")
     host = Host()
+    spec_path = REPO / "specs" / f"{model_name}_{objective}_{dataset}.yaml"
+    if spec_path.exists():
+        spec = load_spec(spec_path)
+    else:
+        spec = host.default_spec(model_name).with_overrides(dataset=dataset, objective=objective)
+    batch_size = batch_size or spec.train.batch_size
     data = host.dataset(spec.dataset, spec.dataset_config)
     objective_ = host.objective(objective, data, spec.objective_config)
-    import dataclasses
-
-    model = host.model("ndt", dataclasses.replace(data.shape(), n_prompts=objective_.n_prompts), spec.model_config)
+    model = host.model(model_name, dataclasses.replace(data.shape(), n_prompts=objective_.n_prompts), spec.model_config)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     model.to(device).train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
@@ -74,6 +81,8 @@ def throughput(dataset: str = "mc_maze_small", objective: str = "mtm", batch_siz
     def step() -> None:
         masked = objective_.training_batch(batch, generator)
         loss = objective_.loss(model(masked.inputs, masked.prompt), masked)
+        if isinstance(model, AuxiliaryLosses):
+            loss = loss + sum(model.auxiliary_losses(0, 1).values())
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -90,7 +99,7 @@ def throughput(dataset: str = "mc_maze_small", objective: str = "mtm", batch_siz
     seconds = time.perf_counter() - started
     n_parameters = sum(p.numel() for p in model.parameters())
     print(f"device: {device_name()}")
-    print(f"ndt on {dataset} ({objective}): {n_parameters:,} parameters, batch {batch_size}")
+    print(f"{model_name} on {dataset} ({objective}): {n_parameters:,} parameters, batch {batch_size}")
     print(f"  train throughput: {steps * batch_size / seconds:.1f} trials/s ({1000 * seconds / steps:.1f} ms per step, forward+backward)")
     if device == "cuda":
         print(f"  peak GPU memory: {torch.cuda.max_memory_allocated() / 2**20:.1f} MiB")
@@ -199,6 +208,7 @@ def main() -> None:
     if args.which in ("throughput", "all"):
         throughput("mc_maze_small", "mtm")
         throughput("mc_maze_small", "random")
+        throughput("mc_maze_small", "cd", model_name="lfads")
     if args.which in ("synthetic", "all"):
         synthetic(reuse=args.reuse)
     if args.which in ("curves", "all"):
