@@ -3,7 +3,9 @@
     .venv/bin/python benchmarks/run_benchmarks.py help          # `bench --help` wall time (target < 0.5 s)
     .venv/bin/python benchmarks/run_benchmarks.py throughput    # NDT and LFADS trials/s (forward+backward), peak memory
     .venv/bin/python benchmarks/run_benchmarks.py curves        # val co-bps vs wall time: mtm and random on MC_Maze_Small
+    .venv/bin/python benchmarks/run_benchmarks.py curves --model lfads --seeds 3 --reuse   # LFADS x cd (specs/lfads_cd_*.yaml)
     .venv/bin/python benchmarks/run_benchmarks.py synthetic     # default run on lorenz vs its oracle co-bps
+    .venv/bin/python benchmarks/run_benchmarks.py synthetic --model lfads --dataset chaotic_rnn
     .venv/bin/python benchmarks/run_benchmarks.py all
     .venv/bin/python benchmarks/run_benchmarks.py curves --seeds 3 --reuse  # report stored runs, train none
     .venv/bin/python benchmarks/run_benchmarks.py folds --reuse [--target eval_target.h5]
@@ -123,20 +125,24 @@ def _run_spec(spec_path: Path, reuse: bool, **overrides) -> dict:
     return record
 
 
-def curves(dataset: str = "mc_maze_small", seeds: int = 1, reuse: bool = False) -> None:
+#: The model/objective pairs ``curves`` trains for each model (a spec in specs/ for each).
+CURVE_OBJECTIVES = {"ndt": ("mtm", "random"), "lfads": ("cd",)}
+
+
+def curves(dataset: str = "mc_maze_small", seeds: int = 1, reuse: bool = False, model: str = "ndt") -> None:
     print(f"device: {device_name()}")
-    for objective in ("mtm", "random"):
+    for objective in CURVE_OBJECTIVES[model]:
         for seed in range(seeds):
-            record = _run_spec(REPO / "specs" / f"ndt_{objective}_{dataset}.yaml", reuse, seed=seed)
+            record = _run_spec(REPO / "specs" / f"{model}_{objective}_{dataset}.yaml", reuse, seed=seed)
             history = record["history"]
-            marks = [30, 60, 120, 180, 240, 300, 360, 450, 600]
+            marks = [30, 60, 120, 180, 240, 300, 360, 450, 600, 750, 900]
             points = []
             for mark in marks:
                 seen = [h["best_val_co_bps"] for h in history if h["elapsed"] <= mark]
                 if seen:
                     points.append(f"{mark:>4.0f}s {seen[-1]:.3f}")
             metrics = record["metrics"]
-            print(f"ndt/{objective} seed {seed}: best val co-bps {metrics['val_co_bps']['value']:.4f} "
+            print(f"{model}/{objective} seed {seed}: best val co-bps {metrics['val_co_bps']['value']:.4f} "
                   f"after {record['epochs']} epochs, {record['wall_seconds']:.0f} s training ({record['stopped_because']})")
             print("  best val co-bps by wall time: " + " | ".join(points))
             masks = {k: v["value"] for k, v in metrics.items() if k.startswith("bps[")}
@@ -144,7 +150,7 @@ def curves(dataset: str = "mc_maze_small", seeds: int = 1, reuse: bool = False) 
                 print("  mask bps (val): " + ", ".join(f"{k} {v:.3f}" for k, v in masks.items()))
 
 
-def synthetic(dataset: str = "lorenz", objective: str = "mtm", reuse: bool = False) -> None:
+def synthetic(dataset: str = "lorenz", objective: str = "mtm", reuse: bool = False, model: str = "ndt", max_minutes: float | None = None) -> None:
     from harness.commands.data import true_rate_predictions
     from harness.host import Host
     from harness.metrics import score
@@ -154,12 +160,12 @@ def synthetic(dataset: str = "lorenz", objective: str = "mtm", reuse: bool = Fal
     oracle = score(data, true_rate_predictions(data))
     from harness.execute import execute
 
-    # what `bench run --model ndt --objective OBJ --dataset DATASET` trains: NDT's tuned settings
-    spec = host.default_spec("ndt").with_overrides(dataset=dataset, objective=objective)
+    # what `bench run --model MODEL --objective OBJ --dataset DATASET` trains: the model's tuned settings
+    spec = host.default_spec(model).with_overrides(dataset=dataset, objective=objective, train={"max_minutes": max_minutes})
     record, _ = execute(host, spec, rerun=not reuse)
     metrics = record["metrics"]
     model_bps, oracle_bps = metrics["co-bps"]["value"], oracle["co-bps"].value
-    print(f"ndt/{objective} on {dataset}: co-bps {model_bps:.4f} vs oracle {oracle_bps:.4f} "
+    print(f"{model}/{objective} on {dataset}: co-bps {model_bps:.4f} vs oracle {oracle_bps:.4f} "
           f"= {100 * model_bps / oracle_bps:.1f}% of oracle ({metrics['co-bps']['split']} split), {record['wall_seconds']:.0f} s")
     for name in ("rate R2", "fp-bps", "vel R2", "psth R2"):
         if name in metrics and metrics[name]["value"] is not None:
@@ -200,6 +206,9 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=1)
     parser.add_argument("--reuse", action="store_true", help="report runs already in the results store instead of training again")
     parser.add_argument("--target", type=Path, help="folds: an NLB eval-target h5 with the withheld held-out spikes")
+    parser.add_argument("--model", default="ndt", choices=sorted(CURVE_OBJECTIVES), help="the model for curves and synthetic")
+    parser.add_argument("--dataset", default="lorenz", help="the synthetic dataset for synthetic")
+    parser.add_argument("--max-minutes", type=float, default=None, help="time budget of the synthetic run")
     args = parser.parse_args()
     if args.which == "folds":
         folds(reuse=args.reuse, target=args.target)
@@ -210,9 +219,10 @@ def main() -> None:
         throughput("mc_maze_small", "random")
         throughput("mc_maze_small", "cd", model_name="lfads")
     if args.which in ("synthetic", "all"):
-        synthetic(reuse=args.reuse)
+        objective = CURVE_OBJECTIVES[args.model][0]
+        synthetic(args.dataset, objective, reuse=args.reuse, model=args.model, max_minutes=args.max_minutes)
     if args.which in ("curves", "all"):
-        curves(seeds=args.seeds, reuse=args.reuse)
+        curves(seeds=args.seeds, reuse=args.reuse, model=args.model)
 
 
 if __name__ == "__main__":

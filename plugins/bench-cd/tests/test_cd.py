@@ -96,3 +96,15 @@ def test_autoencode_shows_every_heldin_entry_and_scores_everything():
 def test_plugin_import_does_not_import_torch():
     code = "import sys, bench_cd.plugin; sys.exit('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_ndt_trains_with_cd(bench_home, capsys):
+    from harness.cli import main
+    from harness.testing import kit_host
+
+    host = kit_host()
+    if "ndt" not in host.registries.models:
+        pytest.skip("model 'ndt' is not installed")
+    code = main(["run", "--dataset", "bench-tiny", "--model", "ndt", "--objective", "cd", "--epochs", "2",
+                 "--set", "model.width=16", "--set", "model.ff_size=32", "--no-progress"], host=host)
+    assert code == 0, capsys.readouterr()

@@ -21,11 +21,13 @@ SHAPE = ModelShape(n_heldin=12, n_heldout=4, n_bins=20, n_forward=5, bin_size_ms
 class TestLFADSContract(ModelContract):
     name = "lfads"
     config = SMALL
+    steps = 20  # the controller steps bin by bin: keep the loss-decrease check short
 
 
 class TestLFADSWithoutControllerContract(ModelContract):
     name = "lfads"
     config = {**SMALL, "co_size": 0}
+    steps = 20
 
 
 def small_model(shape: ModelShape = SHAPE, **changes) -> torch.nn.Module:
@@ -97,11 +99,11 @@ def test_auxiliary_losses_ramp_in_linearly():
     model = small_model(kl_ramp=10, l2_ramp=10, kl_start=5, l2_start=0).train()
     assert isinstance(model, AuxiliaryLosses)
     model(spikes(), torch.zeros(3, dtype=torch.long))
-    before, half, full = (model.auxiliary_losses(step, 100) for step in (4, 9, 50))
+    before, half, full = ({k: float(v.detach()) for k, v in model.auxiliary_losses(step, 100).items()} for step in (4, 9, 50))
     assert set(full) == {"kl_ic", "kl_co", "l2"}
-    assert float(before["kl_ic"].detach()) == 0 and float(before["kl_co"].detach()) == 0
-    assert float(full["kl_ic"]) > 0 and float(half["kl_ic"]) == pytest.approx(0.5 * float(full["kl_ic"]))
-    assert float(full["l2"]) > 0
+    assert before["kl_ic"] == 0 and before["kl_co"] == 0
+    assert full["kl_ic"] > 0 and half["kl_ic"] == pytest.approx(0.5 * full["kl_ic"])
+    assert full["l2"] > 0
     assert ramp(0, 0, 0) == 1.0 and ramp(3, 0, 4) == 1.0 and ramp(0, 0, 4) == 0.25
 
 
@@ -151,3 +153,21 @@ def test_bad_configuration_is_refused_before_training(bench_home, capsys):
 def test_plugin_import_does_not_import_torch():
     code = "import sys, bench_lfads.plugin; sys.exit('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+@pytest.mark.parametrize("objective", ["cd", "mtm", "random"])
+def test_lfads_trains_with_any_objective(bench_home, capsys, objective):
+    import json
+
+    from harness.cli import main
+    from harness.testing import kit_host
+
+    host = kit_host()
+    if objective not in host.registries.objectives:
+        pytest.skip(f"objective {objective!r} is not installed")
+    options = [f"--set=model.{key}={value}" for key, value in SMALL.items()]
+    code = main(["run", "--dataset", "bench-tiny", "--model", "lfads", "--objective", objective, "--epochs", "2",
+                 "--set", "train.sample_validation=0.1", *options, "--no-progress"], host=host)
+    assert code == 0, capsys.readouterr()
+    (record,) = [json.loads(p.read_text()) for p in (bench_home / "results").glob("*.json")]
+    assert {"aux_kl_ic", "aux_kl_co", "aux_l2", "sv_bps"} <= set(record["history"][-1])
