@@ -9,7 +9,7 @@ objective the Spearman rank correlation of each selection metric with the true-r
 
     .venv/bin/python benchmarks/sv_cd_table.py                  # train what is missing, print the table
     .venv/bin/python benchmarks/sv_cd_table.py --only cd        # one objective's runs (to use two slots)
-    .venv/bin/python benchmarks/sv_cd_table.py --steps 400      # updates per run
+    .venv/bin/python benchmarks/sv_cd_table.py --steps 400      # updates per run (default 200)
 
 Every run is an ordinary `bench run` recorded in the results store; an identical run that already
 completed is reported, not trained again. The metrics are read at the checkpoint the trainer kept
@@ -104,7 +104,7 @@ def print_table(rows: list[dict]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", choices=OBJECTIVES, help="train and report one objective's runs")
-    parser.add_argument("--steps", type=int, default=400, help="optimizer updates per run")
+    parser.add_argument("--steps", type=int, default=200, help="optimizer updates per run")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     import torch
