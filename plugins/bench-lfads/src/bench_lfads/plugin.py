@@ -68,7 +68,7 @@ TRAIN_DEFAULTS = {
     "lr": 5e-3,
     "batch_size": 32,
     "weight_decay": 0.0,
-    "steps": 1000,
+    "steps": 2000,
     "warmup_epochs": 3,
     "patience": 0,
     "heldin_only_trials": True,
