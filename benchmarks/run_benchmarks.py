@@ -1,11 +1,13 @@
 """Benchmarks that print figures (nothing here asserts a time).
 
     .venv/bin/python benchmarks/run_benchmarks.py help          # `bench --help` wall time (target < 0.5 s)
-    .venv/bin/python benchmarks/run_benchmarks.py throughput    # NDT trials/s (forward+backward), peak memory
+    .venv/bin/python benchmarks/run_benchmarks.py throughput    # NDT and LFADS trials/s (forward+backward), peak memory
     .venv/bin/python benchmarks/run_benchmarks.py curves        # val co-bps vs wall time: mtm and random on MC_Maze_Small
+    .venv/bin/python benchmarks/run_benchmarks.py curves --model lfads --seeds 3 --reuse   # LFADS x cd (specs/lfads_cd_*.yaml)
     .venv/bin/python benchmarks/run_benchmarks.py synthetic     # default run on lorenz vs its oracle co-bps
     .venv/bin/python benchmarks/run_benchmarks.py rnn           # RNNf, Neural RoBERTa, r-RoBERTa: trials/s, peak memory, 10-min runs
     .venv/bin/python benchmarks/run_benchmarks.py throughput --model rnnf --objective makin   # one model alone
+    .venv/bin/python benchmarks/run_benchmarks.py synthetic --model lfads --dataset chaotic_rnn
     .venv/bin/python benchmarks/run_benchmarks.py all
     .venv/bin/python benchmarks/run_benchmarks.py curves --seeds 3 --reuse  # report stored runs, train none
     .venv/bin/python benchmarks/run_benchmarks.py folds --reuse [--target eval_target.h5]
@@ -49,31 +51,30 @@ def bench_help(repeats: int = 7) -> None:
     print(f"bench --help: median {statistics.median(times):.3f} s, min {min(times):.3f} s over {repeats} runs (target < 0.5 s)")
 
 
-def _model_and_objective(host, data, model: str, objective: str, dataset: str):
-    """NDT as its spec for ``dataset`` builds it; other models with their registered defaults."""
+def throughput(dataset: str = "mc_maze_small", objective: str = "mtm", batch_size: int | None = None, steps: int = 30, model: str = "ndt") -> None:
+    """Training steps per second of ``model`` as ``bench run`` builds it: from its spec in
+    specs/ when there is one, else from the model's registered defaults and trainer settings."""
     import dataclasses
-
-    from harness.specs import load_spec
-
-    spec_path = REPO / "specs" / f"{model}_{objective}_{dataset}.yaml"
-    spec = load_spec(spec_path) if spec_path.exists() else host.default_spec(model).with_overrides(dataset=dataset, objective=objective)
-    objective_ = host.objective(objective, data, spec.objective_config)
-    built = host.model(model, dataclasses.replace(data.shape(), n_prompts=objective_.n_prompts), spec.model_config)
-    return built, objective_
-
-
-def throughput(dataset: str = "mc_maze_small", objective: str = "mtm", batch_size: int = 16, steps: int = 30, model: str = "ndt") -> None:
     import resource
 
     import numpy as np
     import torch
 
+    from harness.contracts import AuxiliaryLosses
     from harness.host import Host
     from harness.predict import make_batch
+    from harness.specs import load_spec
 
     host = Host()
-    data = host.dataset(dataset)
-    built, objective_ = _model_and_objective(host, data, model, objective, dataset)
+    spec_path = REPO / "specs" / f"{model}_{objective}_{dataset}.yaml"
+    if spec_path.exists():
+        spec = load_spec(spec_path)
+    else:
+        spec = host.default_spec(model).with_overrides(dataset=dataset, objective=objective)
+    batch_size = batch_size or spec.train.batch_size
+    data = host.dataset(spec.dataset, spec.dataset_config)
+    objective_ = host.objective(objective, data, spec.objective_config)
+    built = host.model(model, dataclasses.replace(data.shape(), n_prompts=objective_.n_prompts), spec.model_config)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     built.to(device).train()
     optimizer = torch.optim.AdamW(built.parameters(), lr=1e-3)
@@ -86,6 +87,8 @@ def throughput(dataset: str = "mc_maze_small", objective: str = "mtm", batch_siz
     def step() -> None:
         masked = objective_.training_batch(batch, generator)
         loss = objective_.loss(built(masked.inputs, masked.prompt), masked)
+        if isinstance(built, AuxiliaryLosses):
+            loss = loss + sum(built.auxiliary_losses(0, 1).values())
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -126,20 +129,24 @@ def _run_spec(spec_path: Path, reuse: bool, **overrides) -> dict:
     return record
 
 
-def curves(dataset: str = "mc_maze_small", seeds: int = 1, reuse: bool = False) -> None:
+#: The model/objective pairs ``curves`` trains for each model (a spec in specs/ for each).
+CURVE_OBJECTIVES = {"ndt": ("mtm", "random"), "lfads": ("cd",)}
+
+
+def curves(dataset: str = "mc_maze_small", seeds: int = 1, reuse: bool = False, model: str = "ndt") -> None:
     print(f"device: {device_name()}")
-    for objective in ("mtm", "random"):
+    for objective in CURVE_OBJECTIVES[model]:
         for seed in range(seeds):
-            record = _run_spec(REPO / "specs" / f"ndt_{objective}_{dataset}.yaml", reuse, seed=seed)
+            record = _run_spec(REPO / "specs" / f"{model}_{objective}_{dataset}.yaml", reuse, seed=seed)
             history = record["history"]
-            marks = [30, 60, 120, 180, 240, 300, 360, 450, 600]
+            marks = [30, 60, 120, 180, 240, 300, 360, 450, 600, 750, 900]
             points = []
             for mark in marks:
                 seen = [h["best_val_co_bps"] for h in history if h["elapsed"] <= mark]
                 if seen:
                     points.append(f"{mark:>4.0f}s {seen[-1]:.3f}")
             metrics = record["metrics"]
-            print(f"ndt/{objective} seed {seed}: best val co-bps {metrics['val_co_bps']['value']:.4f} "
+            print(f"{model}/{objective} seed {seed}: best val co-bps {metrics['val_co_bps']['value']:.4f} "
                   f"after {record['epochs']} epochs, {record['wall_seconds']:.0f} s training ({record['stopped_because']})")
             print("  best val co-bps by wall time: " + " | ".join(points))
             masks = {k: v["value"] for k, v in metrics.items() if k.startswith("bps[")}
@@ -147,7 +154,7 @@ def curves(dataset: str = "mc_maze_small", seeds: int = 1, reuse: bool = False) 
                 print("  mask bps (val): " + ", ".join(f"{k} {v:.3f}" for k, v in masks.items()))
 
 
-def synthetic(dataset: str = "lorenz", objective: str = "mtm", reuse: bool = False) -> None:
+def synthetic(dataset: str = "lorenz", objective: str = "mtm", reuse: bool = False, model: str = "ndt", max_minutes: float | None = None) -> None:
     from harness.commands.data import true_rate_predictions
     from harness.host import Host
     from harness.metrics import score
@@ -157,12 +164,12 @@ def synthetic(dataset: str = "lorenz", objective: str = "mtm", reuse: bool = Fal
     oracle = score(data, true_rate_predictions(data))
     from harness.execute import execute
 
-    # what `bench run --model ndt --objective OBJ --dataset DATASET` trains: NDT's tuned settings
-    spec = host.default_spec("ndt").with_overrides(dataset=dataset, objective=objective)
+    # what `bench run --model MODEL --objective OBJ --dataset DATASET` trains: the model's tuned settings
+    spec = host.default_spec(model).with_overrides(dataset=dataset, objective=objective, train={"max_minutes": max_minutes})
     record, _ = execute(host, spec, rerun=not reuse)
     metrics = record["metrics"]
     model_bps, oracle_bps = metrics["co-bps"]["value"], oracle["co-bps"].value
-    print(f"ndt/{objective} on {dataset}: co-bps {model_bps:.4f} vs oracle {oracle_bps:.4f} "
+    print(f"{model}/{objective} on {dataset}: co-bps {model_bps:.4f} vs oracle {oracle_bps:.4f} "
           f"= {100 * model_bps / oracle_bps:.1f}% of oracle ({metrics['co-bps']['split']} split), {record['wall_seconds']:.0f} s")
     for name in ("rate R2", "fp-bps", "vel R2", "psth R2"):
         if name in metrics and metrics[name]["value"] is not None:
@@ -225,11 +232,13 @@ def rnn_family(dataset: str = "mc_maze_small", objective: str = "random", reuse:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("which", choices=["help", "throughput", "curves", "synthetic", "folds", "rnn", "all"])
-    parser.add_argument("--model", help="throughput of this model alone (default: NDT with mtm and random)")
+    parser.add_argument("--model", help="throughput of this model alone (default: NDT, LFADS); the model for curves and synthetic (default ndt)")
     parser.add_argument("--objective", default="random", help="the objective for --model")
     parser.add_argument("--seeds", type=int, default=1)
     parser.add_argument("--reuse", action="store_true", help="report runs already in the results store instead of training again")
     parser.add_argument("--target", type=Path, help="folds: an NLB eval-target h5 with the withheld held-out spikes")
+    parser.add_argument("--dataset", default="lorenz", help="the synthetic dataset for synthetic")
+    parser.add_argument("--max-minutes", type=float, default=None, help="time budget of the synthetic run")
     args = parser.parse_args()
     if args.which == "folds":
         folds(reuse=args.reuse, target=args.target)
@@ -240,10 +249,12 @@ def main() -> None:
     elif args.which in ("throughput", "all"):
         throughput("mc_maze_small", "mtm")
         throughput("mc_maze_small", "random")
+        throughput("mc_maze_small", "cd", model="lfads")
     if args.which in ("synthetic", "all"):
-        synthetic(reuse=args.reuse)
+        model = args.model or "ndt"
+        synthetic(args.dataset, CURVE_OBJECTIVES[model][0], reuse=args.reuse, model=model, max_minutes=args.max_minutes)
     if args.which in ("curves", "all"):
-        curves(seeds=args.seeds, reuse=args.reuse)
+        curves(seeds=args.seeds, reuse=args.reuse, model=args.model or "ndt")
     if args.which in ("rnn", "all"):
         rnn_family(reuse=args.reuse)
 

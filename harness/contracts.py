@@ -310,3 +310,20 @@ class DirectFit(Protocol):
     """
 
     def fit_direct(self, data: DatasetTensors) -> dict[str, Any]: ...
+
+
+@runtime_checkable
+class AuxiliaryLosses(Protocol):
+    """A model that adds loss terms of its own beside the objective's (LFADS's KL and L2).
+
+    After each training ``forward`` the trainer calls ``auxiliary_losses(step, total_steps)``
+    (``step`` counts optimizer updates from 0, ``total_steps`` is the planned number) and adds
+    every returned scalar tensor to the objective's loss. The model applies its own weights and
+    ramps, so a term is returned exactly as it enters the loss; the trainer logs each term's
+    mean over the epoch under ``aux_<name>`` beside ``train_loss`` (the objective's loss alone:
+    what is optimised is ``train_loss`` plus every ``aux_*``).
+    Terms may refer to the last forward pass (a KL of the posteriors it drew) or to the weights
+    alone (an L2 penalty). A model without this method adds nothing.
+    """
+
+    def auxiliary_losses(self, step: int, total_steps: int) -> Mapping[str, torch.Tensor]: ...

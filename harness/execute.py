@@ -158,11 +158,7 @@ def execute(
         "status": "complete",
         "stopped_because": outcome.stopped_because,
         "history": [
-            {
-                key: round(float(point[key]), 5) if math.isfinite(float(point[key])) else None
-                for key in ("epoch", "train_loss", "val_co_bps", "best_val_co_bps", "val_loss", "elapsed")
-                if key in point  # val_loss is absent from epochs trained before it was recorded
-            }
+            {key: round(float(point[key]), 5) if math.isfinite(float(point[key])) else None for key in history_keys(point)}
             for point in outcome.history
         ],
         "metrics": record_metrics(metrics),
@@ -180,6 +176,17 @@ def execute(
     write_record(record)
     host.run_finished(run, record)
     return record, outcome
+
+
+#: What every history row keeps; a row also keeps the model's auxiliary loss terms (``aux_*``)
+#: and the sample-validation bps (``sv_bps``) when the run has them.
+HISTORY_KEYS = ("epoch", "train_loss", "val_co_bps", "best_val_co_bps", "val_loss", "elapsed")
+
+
+def history_keys(point: dict[str, float]) -> list[str]:
+    """The keys of one epoch kept in the record: the fixed ones it has (val_loss is absent from
+    epochs trained before it was recorded), then the model's own terms and sample validation."""
+    return [*(key for key in HISTORY_KEYS if key in point), *(key for key in point if key.startswith("aux_") or key == "sv_bps")]
 
 
 def _jsonable(value: Any) -> Any:

@@ -60,11 +60,18 @@ class TrainConfig:
     #: Also train on the held-in spikes of the val and eval trials (NLB allows it: they are the
     #: model's inputs); their held-out units and forward bins are never in the loss.
     heldin_only_trials: bool = False
+    #: Sample validation: this share (in [0, 1)) of the training trials' held-in entries is
+    #: withheld from input and loss, fixed for the run (seeded by its seed); their reconstruction
+    #: is logged every epoch as ``sv_bps``. Works with any model and objective; 0 turns it off.
+    sample_validation: float = 0.0
 
 
 #: Keys that change how long or where a run goes, not what it computes: left out of the run id,
 #: so a run resumed with a larger budget or on another device continues the same run.
 _BUDGET_KEYS = ("max_minutes",)
+#: Train keys added after runs were recorded: left out of the run id while at their default, so
+#: every earlier run keeps its id (and resumes or shows its record as before).
+_LATER_KEYS = {"sample_validation": 0.0}
 
 
 @dataclass(frozen=True)
@@ -98,6 +105,9 @@ class RunSpec:
         identity.pop("device")
         for key in _BUDGET_KEYS:
             identity["train"].pop(key)
+        for key, default in _LATER_KEYS.items():
+            if identity["train"].get(key) == default:
+                identity["train"].pop(key)
         cv = ""
         if self.folds:
             cv = f"-cv{self.folds}" + ("" if self.fold is None else f"f{self.fold}")
@@ -234,7 +244,13 @@ def _coerce_train_value(source: str, key: str, value: Any) -> Any:
         raise SpecError(source, f"train.{key}", f"expected a whole number, found {value!r}")
     if value < 0:
         raise SpecError(source, f"train.{key}", f"expected a value >= 0, found {value!r}")
+    if key in _BELOW_ONE and value >= 1:
+        raise SpecError(source, f"train.{key}", f"expected a share in [0, 1), found {value!r}")
     return expected(value)
+
+
+#: Train keys that are shares of something and must stay below 1.
+_BELOW_ONE = ("sample_validation",)
 
 
 def load_spec(path: str | Path) -> RunSpec:

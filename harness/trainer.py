@@ -4,6 +4,11 @@ AdamW with linear warmup and cosine decay, gradient clipping, validation co-bps 
 early stopping on it, a wall-clock and an epoch budget, atomic checkpoints (best val co-bps, best
 val loss of the training objective, and last), and
 automatic resume: the same spec finds its run directory and continues from ``last.pt``.
+
+Two things any model or objective may use: a model's own loss terms (the AuxiliaryLosses
+contract: added to the objective's loss, logged per epoch as ``aux_<name>``) and sample
+validation (``TrainConfig.sample_validation``: held-in entries withheld from input and loss,
+their reconstruction logged per epoch as ``sv_bps``).
 """
 
 from __future__ import annotations
@@ -18,9 +23,10 @@ import numpy as np
 import torch
 
 from harness.checkpoints import load_checkpoint, restore_rng_state, rng_state, save_checkpoint
-from harness.contracts import DirectFit, Objective
+from harness.contracts import AuxiliaryLosses, DirectFit, Objective
 from harness.predict import cosmoothing_mask, make_batch, masked_bps, training_pool
 from harness.runs import RunContext
+from harness.sample_validation import SampleValidation
 from harness.specs import TrainConfig
 
 #: Called after each validation with (epoch, metrics) — the CLI's progress bar listens here.
@@ -126,6 +132,10 @@ def train(
 
     val_batch = make_batch(data.val, np.arange(data.val.n_trials), data, device)
     val_mask = cosmoothing_mask(val_batch)
+    auxiliary = model if isinstance(model, AuxiliaryLosses) else None
+    sample_validation = None
+    if config.sample_validation:
+        sample_validation = SampleValidation(config.sample_validation, pool.n_trials, data.n_bins, data.n_heldin, run.spec.seed)
     budget = None if config.max_minutes is None else config.max_minutes * 60.0
     stopped = "epoch budget"
     epoch = start_epoch - 1
@@ -133,15 +143,22 @@ def train(
     for epoch in range(start_epoch, epochs):
         model.train()
         order = torch.randperm(pool.n_trials, generator=generator).numpy()
-        losses = []
-        for start in range(0, len(order), config.batch_size):
+        losses, terms = [], {}
+        for number, start in enumerate(range(0, len(order), config.batch_size)):
             index = order[start : start + config.batch_size]
             masked = objective.training_batch(make_batch(pool, index, data, device), generator)
+            if sample_validation is not None:
+                sample_validation.withhold(masked, index)
             unlabelled = torch.as_tensor(~labelled[index], device=device)
             if unlabelled.any():  # held-in-only trials: their held-out and forward targets are unknown
                 masked.loss_mask[unlabelled, :, data.n_heldin :] = False
                 masked.loss_mask[unlabelled, data.n_bins :, :] = False
             loss = objective.loss(model(masked.inputs, masked.prompt), masked)
+            losses.append(loss.item())
+            if auxiliary is not None:  # the model's own terms, already weighted and ramped by it
+                for name, term in auxiliary.auxiliary_losses(epoch * steps_per_epoch + number, total_steps).items():
+                    loss = loss + term
+                    terms.setdefault(name, []).append(float(term.detach()))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if config.grad_clip:
@@ -150,7 +167,6 @@ def train(
             scheduler.step()
             if averaged is not None:
                 averaged.update_parameters(model)
-            losses.append(loss.item())
         last_epoch = epoch == epochs - 1
         if (epoch + 1) % max(1, config.eval_every) and not last_epoch:
             continue
@@ -161,7 +177,10 @@ def train(
             "lr": scheduler.get_last_lr()[0],
             "elapsed": time.perf_counter() - clock,
             "epochs_planned": epochs,
+            **{f"aux_{name}": float(np.mean(values)) for name, values in terms.items()},
         }
+        if sample_validation is not None:
+            metrics["sv_bps"] = sample_validation.bps(evaluated, objective.inference_batch, pool, data, device)
         if val_co_bps > best:
             best, best_epoch = val_co_bps, epoch
             save_checkpoint({"model": evaluated.state_dict(), "epoch": epoch, "run_id": run.run_id}, run.best_checkpoint)

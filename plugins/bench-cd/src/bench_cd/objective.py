@@ -1,0 +1,96 @@
+"""Coordinated dropout (Keshtkaran & Pandarinath 2019) as a bench objective, for any rate model,
+and plain autoencoding (the LFADS objective without it) to measure it against.
+
+``cd``: each training batch drops a share ``cd_rate`` of the observed held-in entries (each
+entry independently): they are zeroed in the input and the kept ones are scaled by
+1 / (1 - cd_rate), so the input's expected sum is unchanged and the co-smoothing view (nothing
+dropped, nothing rescaled) is what the model saw on average. The loss counts the dropped held-in
+entries only, never the kept ones, so a model cannot lower it by copying its input to its output.
+The held-out units and the forward bins are never input, so copying cannot help there either;
+they are scored in every batch (as lfads-torch lets their gradients pass), which is how the
+readout learns them.
+
+``autoencode``: every observed held-in entry is input and every entry (held-in, held-out,
+forward) is scored, LFADS's original objective. A model big enough can lower the held-in part by
+passing spikes through; that is the overfitting coordinated dropout prevents.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+
+from harness.contracts import Batch, DatasetTensors, MaskedBatch
+from harness.errors import BenchError
+from harness.views import cosmoothing_view, hide_forward, masked_poisson_nll
+
+
+class _NLBViews:
+    """What both objectives share: one prompt, the co-smoothing view for inference, NLB's eval masks."""
+
+    n_prompts = 1
+
+    def __init__(self, data: DatasetTensors):
+        self.eval_masks = ("co-smoothing", "forward") if data.n_forward else ("co-smoothing",)
+
+    def loss(self, log_rates: torch.Tensor, masked: MaskedBatch) -> torch.Tensor:
+        return masked_poisson_nll(log_rates, masked.targets, masked.loss_mask)
+
+    def inference_batch(self, batch: Batch) -> MaskedBatch:
+        return cosmoothing_view(batch)
+
+    def eval_batch(self, batch: Batch, mask: str) -> MaskedBatch:
+        """``co-smoothing``: held-out units over observed bins (NLB co-bps); ``forward``: every
+        unit over the forward bins (NLB fp-bps). Both see all observed held-in spikes."""
+        if mask not in self.eval_masks:
+            raise KeyError(f"{type(self).__name__} has no eval mask {mask!r}; it has {', '.join(self.eval_masks)}")
+        view = cosmoothing_view(batch)
+        n_bins, n_heldin = batch.heldin.shape[1], batch.heldin.shape[2]
+        scored = torch.zeros_like(view.loss_mask)
+        if mask == "co-smoothing":
+            scored[:, :n_bins, n_heldin:] = True
+        else:
+            scored[:, n_bins:, :] = True
+        view.loss_mask = scored
+        return view
+
+
+class CoordinatedDropout(_NLBViews):
+    """The ``cd`` objective."""
+
+    def __init__(self, data: DatasetTensors, config: Mapping[str, Any]):
+        super().__init__(data)
+        rate = config["cd_rate"]
+        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 < rate < 1:
+            raise BenchError(f"cd: option 'cd_rate' must be a number in (0, 1), got {rate!r}")
+        self.cd_rate = float(rate)
+
+    def training_batch(self, batch: Batch, generator: torch.Generator) -> MaskedBatch:
+        dropped = (torch.rand(batch.heldin.shape, generator=generator) < self.cd_rate).to(batch.heldin.device)
+        kept = torch.where(dropped, torch.zeros_like(batch.heldin), batch.heldin / (1 - self.cd_rate))
+        view = cosmoothing_view(batch)  # held-out units and forward bins scored, held-in not yet
+        n_bins, n_heldin = batch.heldin.shape[1], batch.heldin.shape[2]
+        view.loss_mask[:, :n_bins, :n_heldin] = dropped
+        view.inputs = hide_forward(kept, batch.heldin_forward.shape[1])
+        return view
+
+
+class Autoencode(_NLBViews):
+    """The ``autoencode`` objective (no coordinated dropout)."""
+
+    def training_batch(self, batch: Batch, generator: torch.Generator) -> MaskedBatch:
+        view = cosmoothing_view(batch)
+        view.loss_mask[:] = True
+        return view
+
+
+def build_cd(data: DatasetTensors, config: Mapping[str, Any]) -> CoordinatedDropout:
+    """The registered factory of ``cd``."""
+    return CoordinatedDropout(data, config)
+
+
+def build_autoencode(data: DatasetTensors, config: Mapping[str, Any]) -> Autoencode:
+    """The registered factory of ``autoencode``."""
+    return Autoencode(data)

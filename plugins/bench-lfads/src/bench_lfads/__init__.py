@@ -1,0 +1,1 @@
+"""bench-lfads: the LFADS model for bench-harness (registered by ``plugin``)."""
