@@ -43,7 +43,7 @@ def test_terms_are_logged_per_epoch_and_counted_in_updates(bench_home, capsys):
     assert penalised_model.CALLS == [(step, total) for step in range(total)]
     history = record["history"]
     assert len(history) == 3 and all(row["aux_penalty"] > 0 for row in history)
-    assert set(history[0]) == {"epoch", "train_loss", "val_co_bps", "best_val_co_bps", "elapsed", "aux_penalty"}
+    assert set(history[0]) == {"epoch", "train_loss", "val_co_bps", "best_val_co_bps", "val_loss", "elapsed", "aux_penalty"}
     # the ramp reaches full weight after 4 of the first epoch's updates: the first epoch's mean is lower
     assert history[0]["aux_penalty"] < history[1]["aux_penalty"]
 
