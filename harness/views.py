@@ -62,3 +62,26 @@ def bits_per_spike(log_rates: torch.Tensor, targets: torch.Tensor, mask: torch.T
     if spikes <= 0:
         return float("nan")
     return float((nll_null - nll_model) / spikes / torch.log(torch.tensor(2.0, dtype=torch.float64)))
+
+
+def nlb_eval_masks(n_forward: int) -> tuple[str, ...]:
+    """The eval masks of an objective scored the NLB way: co-smoothing, and forward when the data
+    has forward bins."""
+    return ("co-smoothing", "forward") if n_forward else ("co-smoothing",)
+
+
+def nlb_eval_view(batch: Batch, mask: str, eval_masks: tuple[str, ...], owner: str) -> MaskedBatch:
+    """``co-smoothing``: held-out units over observed bins (NLB co-bps); ``forward``: every unit
+    over the forward bins (NLB fp-bps). Both see all observed held-in spikes. ``owner`` names the
+    objective in the error for a mask it does not report."""
+    if mask not in eval_masks or mask not in ("co-smoothing", "forward"):
+        raise KeyError(f"{owner} has no eval mask {mask!r}; it has {', '.join(eval_masks)}")
+    view = cosmoothing_view(batch)
+    n_bins, n_heldin = batch.heldin.shape[1], batch.heldin.shape[2]
+    scored = torch.zeros_like(view.loss_mask)
+    if mask == "co-smoothing":
+        scored[:, :n_bins, n_heldin:] = True
+    else:
+        scored[:, n_bins:, :] = True
+    view.loss_mask = scored
+    return view

@@ -24,7 +24,7 @@ import torch
 
 from harness.contracts import Batch, DatasetTensors, MaskedBatch
 from harness.errors import BenchError
-from harness.views import cosmoothing_view, hide_forward, masked_poisson_nll
+from harness.views import cosmoothing_view, hide_forward, masked_poisson_nll, nlb_eval_masks, nlb_eval_view
 
 
 class _NLBViews:
@@ -33,7 +33,7 @@ class _NLBViews:
     n_prompts = 1
 
     def __init__(self, data: DatasetTensors):
-        self.eval_masks = ("co-smoothing", "forward") if data.n_forward else ("co-smoothing",)
+        self.eval_masks = nlb_eval_masks(data.n_forward)
 
     def loss(self, log_rates: torch.Tensor, masked: MaskedBatch) -> torch.Tensor:
         return masked_poisson_nll(log_rates, masked.targets, masked.loss_mask)
@@ -42,19 +42,7 @@ class _NLBViews:
         return cosmoothing_view(batch)
 
     def eval_batch(self, batch: Batch, mask: str) -> MaskedBatch:
-        """``co-smoothing``: held-out units over observed bins (NLB co-bps); ``forward``: every
-        unit over the forward bins (NLB fp-bps). Both see all observed held-in spikes."""
-        if mask not in self.eval_masks:
-            raise KeyError(f"{type(self).__name__} has no eval mask {mask!r}; it has {', '.join(self.eval_masks)}")
-        view = cosmoothing_view(batch)
-        n_bins, n_heldin = batch.heldin.shape[1], batch.heldin.shape[2]
-        scored = torch.zeros_like(view.loss_mask)
-        if mask == "co-smoothing":
-            scored[:, :n_bins, n_heldin:] = True
-        else:
-            scored[:, n_bins:, :] = True
-        view.loss_mask = scored
-        return view
+        return nlb_eval_view(batch, mask, self.eval_masks, type(self).__name__)
 
 
 class CoordinatedDropout(_NLBViews):

@@ -16,7 +16,7 @@ import torch
 from bench_makin_masks.masks import AXES, MODES, canonical_mode, hidden_entries
 from harness.contracts import Batch, DatasetTensors, MaskedBatch
 from harness.errors import BenchError
-from harness.views import cosmoothing_view, hide_forward, masked_poisson_nll
+from harness.views import cosmoothing_view, hide_forward, masked_poisson_nll, nlb_eval_masks, nlb_eval_view
 
 
 def _checked(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -55,7 +55,7 @@ class MakinMasking:
         self.mode = settings.pop("mode")
         self.mask_ratio = settings.pop("mask_ratio")
         self.geometry = settings
-        self.eval_masks = ("co-smoothing", "forward") if data.n_forward else ("co-smoothing",)
+        self.eval_masks = nlb_eval_masks(data.n_forward)
 
     def hidden_entries(self, n_trials: int, n_bins: int, n_units: int, generator: torch.Generator) -> torch.Tensor:
         """Bool (B, T, I) on the CPU: the held-in entries to hide and score."""
@@ -80,19 +80,7 @@ class MakinMasking:
         return cosmoothing_view(batch)
 
     def eval_batch(self, batch: Batch, mask: str) -> MaskedBatch:
-        """``co-smoothing``: held-out units over observed bins (NLB co-bps); ``forward``: every
-        unit over the forward bins (NLB fp-bps). Both see all observed held-in spikes."""
-        view = cosmoothing_view(batch)
-        n_bins, n_heldin = batch.heldin.shape[1], batch.heldin.shape[2]
-        scored = torch.zeros_like(view.loss_mask)
-        if mask == "co-smoothing":
-            scored[:, :n_bins, n_heldin:] = True
-        elif mask == "forward" and mask in self.eval_masks:
-            scored[:, n_bins:, :] = True
-        else:
-            raise KeyError(f"makin masking has no eval mask {mask!r}; it has {', '.join(self.eval_masks)}")
-        view.loss_mask = scored
-        return view
+        return nlb_eval_view(batch, mask, self.eval_masks, "makin masking")
 
 
 def build(data: DatasetTensors, config: Mapping[str, Any]) -> MakinMasking:

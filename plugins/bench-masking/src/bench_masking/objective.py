@@ -15,7 +15,7 @@ import torch
 from torch.nn import functional as F
 
 from harness.contracts import Batch, DatasetTensors, MaskedBatch
-from harness.views import cosmoothing_view, hide_forward, masked_poisson_nll
+from harness.views import cosmoothing_view, hide_forward, masked_poisson_nll, nlb_eval_masks, nlb_eval_view
 
 MODES = ("timestep", "neuron", "full")
 
@@ -66,7 +66,7 @@ class RandomMasking:
         self.max_span = int(config["max_span"])
         self.zero_ratio = float(config["zero_ratio"])
         self.random_ratio = float(config["random_ratio"])
-        self.eval_masks = ("co-smoothing", "forward") if data.n_forward else ("co-smoothing",)
+        self.eval_masks = nlb_eval_masks(data.n_forward)
 
     def hidden_entries(self, n_trials: int, n_bins: int, n_units: int, generator: torch.Generator) -> torch.Tensor:
         """Bool (B, T, I) on the CPU: the held-in entries to hide and score."""
@@ -102,19 +102,7 @@ class RandomMasking:
         return cosmoothing_view(batch)
 
     def eval_batch(self, batch: Batch, mask: str) -> MaskedBatch:
-        """``co-smoothing``: held-out units over observed bins (NLB co-bps); ``forward``: every
-        unit over the forward bins (NLB fp-bps). Both see all observed held-in spikes."""
-        view = cosmoothing_view(batch)
-        n_bins, n_heldin = batch.heldin.shape[1], batch.heldin.shape[2]
-        scored = torch.zeros_like(view.loss_mask)
-        if mask == "co-smoothing":
-            scored[:, :n_bins, n_heldin:] = True
-        elif mask == "forward" and mask in self.eval_masks:
-            scored[:, n_bins:, :] = True
-        else:
-            raise KeyError(f"random masking has no eval mask {mask!r}; it has {', '.join(self.eval_masks)}")
-        view.loss_mask = scored
-        return view
+        return nlb_eval_view(batch, mask, self.eval_masks, "random masking")
 
 
 def build(data: DatasetTensors, config: Mapping[str, Any]) -> RandomMasking:
