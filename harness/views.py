@@ -34,6 +34,17 @@ def cosmoothing_view(batch: Batch, prompt_id: int = 0) -> MaskedBatch:
     )
 
 
+def masked_heldin_view(batch: Batch, visible_heldin: torch.Tensor, scored_heldin: torch.Tensor) -> MaskedBatch:
+    """The training batch of a masked-modelling objective: ``visible_heldin`` (B, T, I) as the
+    model's observed input (forward bins hidden), and the held-in entries where ``scored_heldin``
+    is True scored beside what the co-smoothing view always scores (held-out units, forward bins)."""
+    view = cosmoothing_view(batch)
+    n_bins, n_heldin = batch.heldin.shape[1], batch.heldin.shape[2]
+    view.loss_mask[:, :n_bins, :n_heldin] = scored_heldin
+    view.inputs = hide_forward(visible_heldin, batch.heldin_forward.shape[1])
+    return view
+
+
 def masked_poisson_nll(log_rates: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Mean Poisson negative log-likelihood (without the log k! constant) over masked entries."""
     nll = torch.exp(log_rates) - targets * log_rates

@@ -24,7 +24,7 @@ import torch
 
 from harness.contracts import Batch, DatasetTensors, MaskedBatch
 from harness.errors import BenchError
-from harness.views import cosmoothing_view, hide_forward, masked_poisson_nll, nlb_eval_masks, nlb_eval_view
+from harness.views import cosmoothing_view, masked_heldin_view, masked_poisson_nll, nlb_eval_masks, nlb_eval_view
 
 
 class _NLBViews:
@@ -58,11 +58,7 @@ class CoordinatedDropout(_NLBViews):
     def training_batch(self, batch: Batch, generator: torch.Generator) -> MaskedBatch:
         dropped = (torch.rand(batch.heldin.shape, generator=generator) < self.cd_rate).to(batch.heldin.device)
         kept = torch.where(dropped, torch.zeros_like(batch.heldin), batch.heldin / (1 - self.cd_rate))
-        view = cosmoothing_view(batch)  # held-out units and forward bins scored, held-in not yet
-        n_bins, n_heldin = batch.heldin.shape[1], batch.heldin.shape[2]
-        view.loss_mask[:, :n_bins, :n_heldin] = dropped
-        view.inputs = hide_forward(kept, batch.heldin_forward.shape[1])
-        return view
+        return masked_heldin_view(batch, kept, dropped)
 
 
 class Autoencode(_NLBViews):

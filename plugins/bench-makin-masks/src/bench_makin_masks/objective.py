@@ -16,7 +16,7 @@ import torch
 from bench_makin_masks.masks import AXES, MODES, canonical_mode, hidden_entries
 from harness.contracts import Batch, DatasetTensors, MaskedBatch
 from harness.errors import BenchError
-from harness.views import cosmoothing_view, hide_forward, masked_poisson_nll, nlb_eval_masks, nlb_eval_view
+from harness.views import cosmoothing_view, masked_heldin_view, masked_poisson_nll, nlb_eval_masks, nlb_eval_view
 
 
 def _checked(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -64,14 +64,7 @@ class MakinMasking:
     def training_batch(self, batch: Batch, generator: torch.Generator) -> MaskedBatch:
         n_trials, n_bins, n_heldin = batch.heldin.shape
         hidden = self.hidden_entries(n_trials, n_bins, n_heldin, generator).to(batch.heldin.device)
-        loss_mask = cosmoothing_view(batch).loss_mask  # held-out units and forward bins
-        loss_mask[:, :n_bins, :n_heldin] = hidden
-        return MaskedBatch(
-            inputs=hide_forward(batch.heldin.masked_fill(hidden, 0.0), batch.heldin_forward.shape[1]),
-            prompt=torch.zeros(n_trials, dtype=torch.long, device=batch.heldin.device),
-            targets=batch.targets(),
-            loss_mask=loss_mask,
-        )
+        return masked_heldin_view(batch, batch.heldin.masked_fill(hidden, 0.0), hidden)
 
     def loss(self, log_rates: torch.Tensor, masked: MaskedBatch) -> torch.Tensor:
         return masked_poisson_nll(log_rates, masked.targets, masked.loss_mask)

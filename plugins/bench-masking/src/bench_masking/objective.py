@@ -15,7 +15,7 @@ import torch
 from torch.nn import functional as F
 
 from harness.contracts import Batch, DatasetTensors, MaskedBatch
-from harness.views import cosmoothing_view, hide_forward, masked_poisson_nll, nlb_eval_masks, nlb_eval_view
+from harness.views import cosmoothing_view, masked_heldin_view, masked_poisson_nll, nlb_eval_masks, nlb_eval_view
 
 MODES = ("timestep", "neuron", "full")
 
@@ -41,11 +41,6 @@ def replace_hidden(spikes: torch.Tensor, hidden: torch.Tensor, zero_ratio: float
     noise = torch.randint(0, top + 1, spikes.shape, generator=generator).to(spikes.device, spikes.dtype)
     out = spikes.masked_fill(zeroed, 0.0)
     return torch.where(randomised, noise, out)
-
-
-def always_scored(batch: Batch) -> torch.Tensor:
-    """Bool (B, T + F, I + O): the held-out units in every bin and every unit in forward bins."""
-    return cosmoothing_view(batch).loss_mask
 
 
 class RandomMasking:
@@ -86,14 +81,7 @@ class RandomMasking:
         n_trials, n_bins, n_heldin = batch.heldin.shape
         hidden = self.hidden_entries(n_trials, n_bins, n_heldin, generator).to(batch.heldin.device)
         visible = replace_hidden(batch.heldin, hidden, self.zero_ratio, self.random_ratio, generator)
-        loss_mask = always_scored(batch)
-        loss_mask[:, :n_bins, :n_heldin] = hidden
-        return MaskedBatch(
-            inputs=hide_forward(visible, batch.heldin_forward.shape[1]),
-            prompt=torch.zeros(n_trials, dtype=torch.long, device=batch.heldin.device),
-            targets=batch.targets(),
-            loss_mask=loss_mask,
-        )
+        return masked_heldin_view(batch, visible, hidden)
 
     def loss(self, log_rates: torch.Tensor, masked: MaskedBatch) -> torch.Tensor:
         return masked_poisson_nll(log_rates, masked.targets, masked.loss_mask)
