@@ -14,6 +14,7 @@ from pathlib import Path
 
 import optuna
 import pytest
+import sqlalchemy.exc
 import torch
 from fixtures.postgres import postgres_binaries, throwaway_postgres
 
@@ -69,6 +70,9 @@ def kill_mid_trial(process: subprocess.Popen, home: Path, storage: str, name: st
                 trials = load(storage, name).get_trials(deepcopy=False)
             except KeyError:  # the study is not created yet
                 pass
+            except sqlalchemy.exc.OperationalError as error:  # the worker is creating Optuna's tables
+                if "already exists" not in str(error):
+                    raise
         complete = any(t.state.name == "COMPLETE" for t in trials)
         for trial in trials:
             mine = trial.user_attrs.get("worker", "").endswith(f":{process.pid}")
