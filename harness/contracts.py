@@ -327,3 +327,158 @@ class AuxiliaryLosses(Protocol):
     """
 
     def auxiliary_losses(self, step: int, total_steps: int) -> Mapping[str, torch.Tensor]: ...
+
+
+# -- The encoding task: stimulus (and behaviour) in, neural responses out -----------------------
+#
+# Letters: R trials, T frames, H x W pixels, B behaviour channels, N neurons of one mouse. Several
+# mice share one dataset; each has its own neurons (so its own readout) and its own splits.
+
+#: The task of a video -> responses dataset (Sensorium 2023 and its synthetic stand-in).
+ENCODING_TASK = "video_encoding"
+
+
+@dataclass(frozen=True)
+class EncodingSplit:
+    """One split of one mouse's trials, frames padded to the longest trial of the split.
+
+    video (R, T, H, W) float32 grey levels as published (0-255); behavior (R, T, B) float32:
+    running speed, pupil dilation, its derivative, pupil centre x and y (the published
+    ``behavior`` then ``pupil_center`` rows); responses (R, T, N) float32 deconvolved activity, or
+    None where the data withholds it; lengths (R,) int valid frames per trial (frames past
+    ``lengths[r]`` are padding and never scored); trial_ids (R,) the published trial numbers;
+    video_groups (R,) int: trials showing the same or a near-duplicate video share a group (a
+    perceptual hash, so folds never split a video); expected (R, T, N) the noise-free responses
+    where a synthetic dataset knows them (the oracle), else None.
+    """
+
+    video: np.ndarray
+    behavior: np.ndarray
+    responses: np.ndarray | None
+    lengths: np.ndarray
+    trial_ids: np.ndarray
+    video_groups: np.ndarray
+    expected: np.ndarray | None = None
+
+    @property
+    def n_trials(self) -> int:
+        return int(self.video.shape[0])
+
+    def take(self, index: np.ndarray) -> EncodingSplit:
+        """The same split restricted to the trials at ``index`` (in that order)."""
+        return EncodingSplit(**{f.name: None if getattr(self, f.name) is None else getattr(self, f.name)[index] for f in fields(self)})
+
+
+@dataclass(frozen=True)
+class MouseRecording:
+    """One mouse (one scan): its neurons and its splits. ``eval`` is the test tier whose
+    responses may be withheld (``eval.responses is None``)."""
+
+    name: str
+    n_neurons: int
+    train: EncodingSplit
+    val: EncodingSplit
+    eval: EncodingSplit
+
+    def split(self, name: str) -> EncodingSplit:
+        if name not in SPLITS:
+            raise KeyError(f"unknown split {name!r}; expected one of {SPLITS}")
+        return getattr(self, name)
+
+
+@dataclass(frozen=True)
+class EncodingData:
+    """Everything an encoding run needs from a dataset: one recording per mouse.
+
+    ``frame_rate_hz`` is the rate of frames and responses alike (30 Hz in Sensorium 2023);
+    ``skip_frames`` is how many first frames of each trial are never scored (the competition
+    scored from frame 50 on, so a model always has a history).
+    """
+
+    name: str
+    frame_rate_hz: float
+    mice: tuple[MouseRecording, ...]
+    skip_frames: int = 0
+    checksum: str = ""
+    source: str = ""
+    task: str = ENCODING_TASK
+    metrics: tuple[str, ...] = ("single-trial correlation", "correlation to average", "poisson loss")
+    notes: tuple[str, ...] = ()
+
+    @property
+    def frame_shape(self) -> tuple[int, int]:
+        return tuple(int(n) for n in self.mice[0].train.video.shape[2:4])
+
+    @property
+    def n_behavior(self) -> int:
+        return int(self.mice[0].train.behavior.shape[2])
+
+    def shape(self, window: int) -> EncodingShape:
+        return EncodingShape(
+            n_neurons=tuple(mouse.n_neurons for mouse in self.mice),
+            frame_shape=self.frame_shape,
+            n_behavior=self.n_behavior,
+            window=window,
+        )
+
+
+@dataclass(frozen=True)
+class EncodingShape:
+    """What an encoding model needs to know to build itself: neurons per mouse (one readout
+    each, in the dataset's mouse order), frame size, behaviour channels, frames per window."""
+
+    n_neurons: tuple[int, ...]
+    frame_shape: tuple[int, int]
+    n_behavior: int
+    window: int
+
+    @property
+    def n_mice(self) -> int:
+        return len(self.n_neurons)
+
+
+@dataclass
+class EncodingBatch:
+    """Windows of one mouse's trials as torch tensors: video (b, t, H, W) normalised frames,
+    behavior (b, t, B) normalised, responses (b, t, N) targets (None at inference), ``mouse``
+    the mouse's index in ``EncodingData.mice``."""
+
+    video: torch.Tensor
+    behavior: torch.Tensor
+    responses: torch.Tensor | None
+    mouse: int
+
+
+@runtime_checkable
+class EncodingModel(Protocol):
+    """An encoding model, built by its plugin's factory ``build(shape, config)`` with an
+    :class:`EncodingShape`. ``forward(video, behavior, mouse)`` takes one batch's ``video``
+    (b, t, H, W) and ``behavior`` (b, t, B) of mouse ``mouse`` and returns that mouse's
+    predicted responses (b, t, N), non-negative (a softplus readout), one per frame."""
+
+    def forward(self, video: torch.Tensor, behavior: torch.Tensor, mouse: int) -> torch.Tensor: ...
+
+    def parameters(self): ...
+
+
+@runtime_checkable
+class EncodingObjective(Protocol):
+    """How an encoding model is trained, built by ``build(data, config)`` with the run's
+    :class:`EncodingData`: ``training_batch`` may augment a batch (CutMix mixes pairs of
+    windows and their targets), drawing randomness from the trainer's CPU ``generator``;
+    ``loss`` compares predicted responses (b, t, N) with the batch's targets (Poisson loss)."""
+
+    def training_batch(self, batch: EncodingBatch, generator: torch.Generator) -> EncodingBatch: ...
+
+    def loss(self, predicted: torch.Tensor, batch: EncodingBatch) -> torch.Tensor: ...
+
+
+@dataclass(frozen=True)
+class EncodingPredictions:
+    """Predicted responses per mouse and split: ``responses[mouse_name][split]`` (R, T, N) on the
+    split's frames (padding frames are zero)."""
+
+    responses: Mapping[str, Mapping[str, np.ndarray]]
+
+    def split(self, mouse: str, name: str) -> np.ndarray:
+        return self.responses[mouse][name]
