@@ -34,6 +34,9 @@ class Entry:
     #: third-party component is tunable as it is. Keys are the component's own config keys, or
     #: ``train.KEY`` for trainer settings; values are parameter specs (see :func:`check_search_space`).
     search_space: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    #: The tasks (harness.contracts COSMOOTHING_TASK, ENCODING_TASK, ...) the component serves: a
+    #: run refuses a model or objective built for another task than its dataset poses.
+    tasks: tuple[str, ...] = ("nlb_cosmoothing",)
 
     def load(self) -> Callable[..., Any]:
         """Import and return the factory named by ``loader``."""
@@ -80,6 +83,8 @@ class ModelEntry(Entry):
     #: Trainer settings (harness.specs.TrainConfig keys) the model is tuned for: ``bench run``
     #: without a spec starts from them; command-line options still override.
     train_defaults: Mapping[str, Any] = field(default_factory=dict)
+    #: The objective ``bench run`` uses when none is given (e.g. an encoding model's augmentation).
+    default_objective: str = ""
 
 
 E = TypeVar("E", bound=Entry)
