@@ -138,6 +138,7 @@ def test_prompts_are_embedded_only_when_an_objective_sends_several():
         ("rnnf", {"initial_rate_hz": 0}, "'initial_rate_hz'"),
         ("neural-roberta", {"heads": 3}, "'heads'"),  # 16 units do not split into 3 heads
         ("neural-roberta", {"encoder_dropout": -0.1}, "'encoder_dropout'"),
+        ("neural-roberta", {"norm": "sandwich"}, "'norm'"),
         ("r-roberta", {"rnnf_hidden": 0}, "'rnnf_hidden'"),
         ("r-roberta", {"roberta_dropout": 2}, "'roberta_dropout'"),
     ],
@@ -177,3 +178,19 @@ def test_registered_with_tuned_trainer_settings_and_search_spaces():
 def test_plugin_import_does_not_import_torch():
     code = "import sys, bench_rnn.plugin; sys.exit('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_pre_norm_encoder_passes_the_trunk_through_an_identity_path():
+    """With its blocks' outputs zeroed, a pre-norm layer returns its input unchanged, so the GRU's
+    features reach the readout whatever the layer learns; a post-norm layer renormalises them."""
+    import torch
+
+    from bench_rnn.model import RobertaLayer
+
+    torch.manual_seed(0)
+    x = torch.randn(2, 5, 8) * 3.0 + 1.0
+    for norm, keeps_input in (("pre", True), ("post", False)):
+        layer = RobertaLayer(8, 2, 0.0, norm).eval()
+        for linear in (layer.attention_out, layer.feed_forward_out):
+            torch.nn.init.zeros_(linear.weight)
+        assert torch.allclose(layer(x), x) is keeps_input

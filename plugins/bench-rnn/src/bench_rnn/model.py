@@ -63,11 +63,18 @@ class GRUTrunk(nn.Module):
 
 
 class RobertaLayer(nn.Module):
-    """One RoBERTa encoder layer (post-norm): self-attention, then a 2x-wide GELU feed-forward block,
-    each added back and layer-normalised; RoBERTa's initialisation (normal 0.02, zero biases)."""
+    """One RoBERTa encoder layer: self-attention, then a 2x-wide GELU feed-forward block, each
+    added back; RoBERTa's initialisation (normal 0.02, zero biases).
 
-    def __init__(self, width: int, heads: int, dropout: float):
+    ``norm="post"`` is RoBERTa's own order (normalise after each residual sum); ``"pre"``
+    normalises each block's input and leaves the residual stream alone, so the GRU's features
+    reach the readout through an identity path. Post-norm over the units cut the GRU trunk's
+    gradient off on MC_Maze_Small (see the plugin README); pre-norm is the default.
+    """
+
+    def __init__(self, width: int, heads: int, dropout: float, norm: str = "pre"):
         super().__init__()
+        self.norm = norm
         self.heads = heads
         self.attention_dropout = dropout
         self.qkv = nn.Linear(width, 3 * width)
@@ -82,13 +89,20 @@ class RobertaLayer(nn.Module):
             nn.init.zeros_(linear.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.norm == "pre":
+            x = x + self.dropout(self.attend(self.norm_attention(x)))
+            return x + self.dropout(self.feed_forward(self.norm_feed_forward(x)))
+        x = self.norm_attention(x + self.dropout(self.attend(x)))
+        return self.norm_feed_forward(x + self.dropout(self.feed_forward(x)))
+
+    def attend(self, x: torch.Tensor) -> torch.Tensor:
         batch, length, width = x.shape
         q, k, v = self.qkv(x).view(batch, length, 3, self.heads, width // self.heads).permute(2, 0, 3, 1, 4)
         attended = F.scaled_dot_product_attention(q, k, v, dropout_p=self.attention_dropout if self.training else 0.0)
-        attended = self.attention_out(attended.transpose(1, 2).reshape(batch, length, width))
-        x = self.norm_attention(x + self.dropout(attended))
-        expanded = self.feed_forward_out(F.gelu(self.intermediate(x)))
-        return self.norm_feed_forward(x + self.dropout(expanded))
+        return self.attention_out(attended.transpose(1, 2).reshape(batch, length, width))
+
+    def feed_forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.feed_forward_out(F.gelu(self.intermediate(x)))
 
 
 class RNNf(nn.Module):
@@ -134,7 +148,8 @@ class NeuralRoBERTa(nn.Module):
         )
         self.expand = nn.Linear(self.trunk.width, shape.n_units)
         heads = options.heads_dividing(check, config, "heads", shape.n_units)
-        self.encoder = RobertaLayer(shape.n_units, heads, options.probability(check, config, "encoder_dropout"))
+        norm = options.choice(check, config, "norm", options.NORMS)
+        self.encoder = RobertaLayer(shape.n_units, heads, options.probability(check, config, "encoder_dropout"), norm)
         self.readout_dropout = nn.Dropout(dropout)
         self.readout = nn.Linear(shape.n_units, shape.n_units)
         rate_hz = options.positive_float(check, config, "initial_rate_hz")
@@ -158,7 +173,7 @@ class RRoBERTa(nn.Module):
         shared = {key: config[key] for key in ("layers", "bidirectional", "output", "initial_rate_hz")}
         self.rnnf = _branch(RNNf, shape, {**shared, "hidden": config["rnnf_hidden"], "dropout": config["rnnf_dropout"]}, "rnnf_")
         roberta = {"hidden": config["roberta_hidden"], "dropout": config["roberta_dropout"]}
-        roberta.update(heads=config["heads"], encoder_dropout=config["encoder_dropout"])
+        roberta.update(heads=config["heads"], encoder_dropout=config["encoder_dropout"], norm=config["norm"])
         self.roberta = _branch(NeuralRoBERTa, shape, {**shared, **roberta}, "roberta_")
 
     def forward(self, spikes: torch.Tensor, prompt: torch.Tensor) -> torch.Tensor:

@@ -11,6 +11,7 @@ from typing import Any
 from harness.errors import BenchError
 
 OUTPUTS = ("exp", "sigmoid")
+NORMS = ("pre", "post")  # where the RoBERTa layer normalises: each block's input, or after each residual sum
 
 
 def _fail(model: str, key: str, expected: str, value: Any) -> BenchError:

@@ -29,6 +29,7 @@ NEURAL_ROBERTA_DEFAULTS = {
     "dropout": 0.47,  # the lab's p, p1, p2, p3
     "heads": 2,  # attention heads; must divide the number of units (the encoder's width)
     "encoder_dropout": 0.1,  # RoBERTa's own attention and residual dropout
+    "norm": "pre",  # "pre" or RoBERTa's "post" layer norm (post-norm did not learn here: README)
 }
 
 R_ROBERTA_DEFAULTS = {
@@ -39,6 +40,7 @@ R_ROBERTA_DEFAULTS = {
     "roberta_dropout": NEURAL_ROBERTA_DEFAULTS["dropout"],
     "heads": NEURAL_ROBERTA_DEFAULTS["heads"],
     "encoder_dropout": NEURAL_ROBERTA_DEFAULTS["encoder_dropout"],
+    "norm": NEURAL_ROBERTA_DEFAULTS["norm"],
 }
 
 #: The lab's search table, as ranges `bench tune` may sample (plus the trainer's learning rate
@@ -60,6 +62,7 @@ RNNF_SPACE = {
 NEURAL_ROBERTA_SPACE = {
     **RNNF_SPACE,
     "encoder_dropout": {"type": "float", "low": 0.0, "high": 0.3},
+    "norm": {"type": "categorical", "choices": ["pre", "post"]},
 }
 R_ROBERTA_SPACE = {
     **_TRAIN_SPACE,
@@ -69,6 +72,7 @@ R_ROBERTA_SPACE = {
     "roberta_hidden": RNNF_SPACE["hidden"],
     "roberta_dropout": RNNF_SPACE["dropout"],
     "encoder_dropout": NEURAL_ROBERTA_SPACE["encoder_dropout"],
+    "norm": NEURAL_ROBERTA_SPACE["norm"],
 }
 
 #: Trainer settings each model is tuned for (see the plugin README for the runs behind them).
