@@ -11,7 +11,7 @@ from bench_sensorium.layout import DEFAULT_TIERS, FRAME_RATE_HZ, MAX_FRAMES, SKI
 READER_DEFAULTS: dict[str, Any] = {
     **{key: list(value) for key, value in DEFAULT_TIERS.items()},
     "max_frames": MAX_FRAMES,
-    "hash_distance": 50,
+    "hash_distance": 60,
 }
 
 SENSORIUM_DEFAULTS: dict[str, Any] = {
