@@ -343,8 +343,8 @@ class EncodingSplit:
     """One split of one mouse's trials, frames padded to the longest trial of the split.
 
     video (R, T, H, W) float32 grey levels as published (0-255); behavior (R, T, B) float32:
-    running speed, pupil dilation, its derivative, pupil centre x and y (the published
-    ``behavior`` then ``pupil_center`` rows); responses (R, T, N) float32 deconvolved activity, or
+    the published ``behavior`` rows then the ``pupil_center`` rows (Sensorium 2023: pupil
+    dilation, running speed, pupil centre x and y: B = 4); responses (R, T, N) float32 deconvolved activity, or
     None where the data withholds it; lengths (R,) int valid frames per trial (frames past
     ``lengths[r]`` are padding and never scored); trial_ids (R,) the published trial numbers;
     video_groups (R,) int: trials showing the same or a near-duplicate video share a group (a

@@ -123,10 +123,11 @@ def test_registered_for_the_encoding_task(host):
     assert host.registries.datasets.get("sensorium").downloader
 
 
-def test_search_folders_and_locator(mouse, monkeypatch, bench_home):
+def test_search_folders_and_locator(mouse, monkeypatch, tmp_path):
     from bench_sensorium.locate import locate_sensorium
 
-    assert locate_sensorium({}) == "" or "shared" in locate_sensorium({})
+    monkeypatch.chdir(tmp_path)  # no shared/data/sensorium above
+    assert locate_sensorium({}) == ""
     monkeypatch.setenv("BENCH_DATA_PATH", str(mouse.folder.parent))
     assert locate_sensorium({}) == str(mouse.folder)
     assert [m.name for m in load_sensorium(dict(SENSORIUM_DEFAULTS)).mice] == [mouse.folder.name]

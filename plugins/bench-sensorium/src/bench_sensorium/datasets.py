@@ -11,12 +11,18 @@ from bench_sensorium import synthetic
 from bench_sensorium.locate import find_folders, locate_sensorium  # noqa: F401  (the registry names it)
 from bench_sensorium.reader import mouse_folders, read_dataset
 
+#: What the winner did with frames (the core's task samples the windows; the data gives whole trials).
+WINDOWS_NOTE = (
+    "DwiseNeuro trained on windows of 16 frames taken every second frame (31 frames, ~1 s, the newest last) "
+    "and predicted every frame by sliding that window and averaging overlapping predictions"
+)
+
 
 def load_sensorium(config: Mapping[str, Any]) -> EncodingData:
     """Sensorium 2023 mouse folders (``path``, ``mice``; tiers, ``max_frames``, ``skip_frames``)."""
     folders = find_folders(config)
     where = str(folders[0].parent) if len(folders) > 1 else str(folders[0])
-    return read_dataset(folders, config, name="sensorium", source=f"Sensorium 2023 folders in {where}")
+    return read_dataset(folders, config, name="sensorium", source=f"Sensorium 2023 folders in {where}", notes=(WINDOWS_NOTE,))
 
 
 def load_sensorium_synthetic(config: Mapping[str, Any]) -> EncodingData:
@@ -28,7 +34,7 @@ def load_sensorium_synthetic(config: Mapping[str, Any]) -> EncodingData:
         checked,
         name="sensorium_synthetic",
         source=f"synthetic (seed {checked['seed']}, generator v{synthetic.GENERATOR_VERSION}) in {folder}",
-        notes=("expected responses are the generator's noise-free rates: the oracle",),
+        notes=("expected responses are the generator's noise-free rates: the oracle", WINDOWS_NOTE),
     )
 
 
