@@ -73,10 +73,19 @@ def test_broken_mouse_folder_is_refused(case, mouse):
     assert str(path) in str(error) and f"'{field}'" in str(error) and expected in str(error)
 
 
-def test_withheld_test_responses_may_be_absent_but_scored_ones_may_not(mouse):
+def test_withheld_test_responses_may_be_absent_or_nan(mouse):
     (mouse.folder / "data" / "responses" / "3.npy").unlink()  # a live_test_main trial
+    np.save(mouse.folder / "data" / "responses" / "10.npy", np.full((5, 20), np.nan, np.float32))  # final_test_main
     (recording,) = load_sensorium({**SENSORIUM_DEFAULTS, "path": str(mouse.folder)}).mice
-    assert recording.eval.responses is None
+    assert recording.eval.responses is None and recording.eval.n_trials == 2
+
+
+def test_partly_nan_test_responses_are_refused(mouse):
+    path = mouse.folder / "data" / "responses" / "3.npy"
+    np.save(path, _responses_with_nan())
+    with pytest.raises(DataFileError) as caught:
+        load_sensorium({**SENSORIUM_DEFAULTS, "path": str(mouse.folder)})
+    assert caught.value.path == str(path) and caught.value.field == "responses"
 
 
 def test_mice_with_different_frames_are_refused(tmp_path, write_mouse):

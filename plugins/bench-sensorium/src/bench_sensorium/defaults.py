@@ -46,4 +46,9 @@ SYNTHETIC_DEFAULTS: dict[str, Any] = {
     "skip_frames": 15,
 }
 
+#: Scored trials of all mice (train, val and eval; the excluded ones are not read).
+SYNTHETIC_N_TRIALS = SYNTHETIC_DEFAULTS["n_mice"] * (
+    SYNTHETIC_DEFAULTS["n_train_videos"] + SYNTHETIC_DEFAULTS["n_exact_repeats"] + SYNTHETIC_DEFAULTS["n_near_duplicates"]
+    + SYNTHETIC_DEFAULTS["n_oracle_videos"] * SYNTHETIC_DEFAULTS["oracle_repeats"] + SYNTHETIC_DEFAULTS["n_test_videos"]
+)
 SYNTHETIC_N_NEURONS = sum(SYNTHETIC_DEFAULTS["n_neurons"] + 4 * m for m in range(SYNTHETIC_DEFAULTS["n_mice"]))

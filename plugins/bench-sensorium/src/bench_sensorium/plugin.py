@@ -10,7 +10,7 @@ from pathlib import Path
 from harness import hookimpl
 from harness.contracts import ENCODING_TASK
 
-from bench_sensorium.defaults import READER_DEFAULTS, SENSORIUM_DEFAULTS, SYNTHETIC_DEFAULTS, SYNTHETIC_N_NEURONS
+from bench_sensorium.defaults import READER_DEFAULTS, SENSORIUM_DEFAULTS, SYNTHETIC_DEFAULTS, SYNTHETIC_N_NEURONS, SYNTHETIC_N_TRIALS
 
 
 @hookimpl
@@ -31,6 +31,7 @@ def bench_register_datasets(register) -> None:
         description="Synthetic Sensorium-format mice: 1/f videos, LN neurons with behaviour gain, known oracle",
         defaults={**SYNTHETIC_DEFAULTS, **READER_DEFAULTS},
         source="synthetic (seeded)",
+        n_trials=SYNTHETIC_N_TRIALS,
         n_units=SYNTHETIC_N_NEURONS,
         locator="bench_sensorium.datasets:locate_sensorium_synthetic",
         has_ground_truth=True,
