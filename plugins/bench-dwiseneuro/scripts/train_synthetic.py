@@ -1,0 +1,184 @@
+"""Train dwiseneuro on an encoding dataset with a small loop of its own, to size the defaults.
+
+    /work/tools/heavy .venv/bin/python plugins/bench-dwiseneuro/scripts/train_synthetic.py \
+        --dataset sensorium_synthetic --minutes 5 [--set features=[16,16,32,32]] [--lr 3e-3] \
+        [--objective cutmix] [--batch 16] [--ema 0.99] [--eval-seconds 60]
+
+Not the harness' trainer (``bench run`` is the real path once the core trains encoding runs):
+the same recipe in a few lines. Random windows of one mouse per batch, AdamW with linear warmup
+and cosine decay over the time budget, gradient clipping, an EMA of the weights; frames and
+behaviour z-scored with the train split's statistics. Every ``--eval-seconds`` the EMA model
+predicts every val and eval trial (windows of the model's length, half overlapping, averaged)
+and the single-trial correlation is printed beside the oracle's (the noise-free responses where
+the dataset keeps them). Prints one JSON line per evaluation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+
+import numpy as np
+import torch
+
+from harness.contracts import EncodingBatch, EncodingData, EncodingSplit
+from harness.host import merged_config
+from harness.testing import kit_host
+
+
+def correlation(predicted: list[np.ndarray], observed: list[np.ndarray]) -> float:
+    """Per neuron over all scored frames of all trials, pooled over mice, then the mean."""
+    values = []
+    for p, o in zip(predicted, observed):
+        p = (p - p.mean(0)) / (p.std(0) + 1e-8)
+        o = (o - o.mean(0)) / (o.std(0) + 1e-8)
+        values.append((p * o).mean(0))
+    return float(np.concatenate(values).mean())
+
+
+def scored(array: np.ndarray, split: EncodingSplit, skip: int) -> np.ndarray:
+    frames = np.arange(array.shape[1])[None, :]
+    return array[(frames >= skip) & (frames < split.lengths[:, None])]
+
+
+class Normaliser:
+    """z-scores of frames (one mean/std) and of each behaviour channel, from the train frames."""
+
+    def __init__(self, data: EncodingData):
+        frames, behaviour = [], []
+        for mouse in data.mice:
+            split = mouse.train
+            valid = np.arange(split.video.shape[1])[None, :] < split.lengths[:, None]
+            frames.append(split.video[valid].ravel())
+            behaviour.append(split.behavior[valid])
+        frames, behaviour = np.concatenate(frames), np.concatenate(behaviour)
+        self.video_mean, self.video_std = float(frames.mean()), float(frames.std()) + 1e-6
+        self.behavior_mean, self.behavior_std = behaviour.mean(0), behaviour.std(0) + 1e-6
+
+    def video(self, video: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy((video - self.video_mean) / self.video_std).float()
+
+    def behavior(self, behavior: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy((behavior - self.behavior_mean) / self.behavior_std).float()
+
+
+def random_batch(data: EncodingData, norm: Normaliser, window: int, size: int, rng: np.random.Generator) -> EncodingBatch:
+    mouse = int(rng.integers(len(data.mice)))
+    split = data.mice[mouse].train
+    trials = rng.integers(split.n_trials, size=size)
+    starts = [int(rng.integers(0, max(1, split.lengths[r] - window + 1))) for r in trials]
+    take = lambda array: np.stack([array[r, s : s + window] for r, s in zip(trials, starts)])  # noqa: E731
+    return EncodingBatch(norm.video(take(split.video)), norm.behavior(take(split.behavior)), torch.from_numpy(take(split.responses)), mouse)
+
+
+@torch.no_grad()
+def predict_split(model, split: EncodingSplit, mouse: int, norm: Normaliser, window: int, n_neurons: int) -> np.ndarray:
+    """(R, T, N): windows every window // 2 frames (and one ending at the last frame), averaged."""
+    n_frames = split.video.shape[1]
+    starts = sorted(set(range(0, max(1, n_frames - window + 1), max(1, window // 2))) | {max(0, n_frames - window)})
+    total = np.zeros((split.n_trials, n_frames, n_neurons), np.float32)
+    count = np.zeros((1, n_frames, 1), np.float32)
+    video, behavior = norm.video(split.video), norm.behavior(split.behavior)
+    for start in starts:
+        piece = slice(start, start + window)
+        total[:, piece] += model(video[:, piece], behavior[:, piece], mouse).numpy()
+        count[:, piece] += 1
+    return total / count
+
+
+def evaluate(model, data: EncodingData, norm: Normaliser, window: int) -> dict[str, float]:
+    model.eval()
+    out = {}
+    for name in ("val", "eval"):
+        predicted, observed, expected = [], [], []
+        for index, mouse in enumerate(data.mice):
+            split = mouse.split(name)
+            if split.responses is None or split.n_trials == 0:
+                continue
+            prediction = predict_split(model, split, index, norm, window, mouse.n_neurons)
+            predicted.append(scored(prediction, split, data.skip_frames))
+            observed.append(scored(split.responses, split, data.skip_frames))
+            if split.expected is not None:
+                expected.append(scored(split.expected, split, data.skip_frames))
+        if predicted:
+            out[f"{name}_corr"] = correlation(predicted, observed)
+        if len(expected) == len(predicted) and expected:
+            out[f"{name}_oracle_corr"] = correlation(expected, observed)
+            out[f"{name}_pct_oracle"] = 100 * out[f"{name}_corr"] / out[f"{name}_oracle_corr"]
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dataset", default="sensorium_synthetic")
+    parser.add_argument("--dataset-set", action="append", default=[], help="KEY=JSON dataset option")
+    parser.add_argument("--set", action="append", default=[], help="KEY=JSON model option")
+    parser.add_argument("--objective", default="cutmix")
+    parser.add_argument("--objective-set", action="append", default=[], help="KEY=JSON objective option")
+    parser.add_argument("--minutes", type=float, default=5.0)
+    parser.add_argument("--lr", type=float)
+    parser.add_argument("--weight-decay", type=float)
+    parser.add_argument("--batch", type=int)
+    parser.add_argument("--ema", type=float)
+    parser.add_argument("--warmup", type=float, default=0.05, help="share of the budget spent warming up")
+    parser.add_argument("--eval-seconds", type=float, default=60.0)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    options = lambda items: {k: json.loads(v) for k, _, v in (item.partition("=") for item in items)}  # noqa: E731
+
+    host = kit_host()
+    dataset_entry = host.registries.datasets.get(args.dataset)
+    data: EncodingData = dataset_entry.load()(merged_config(dataset_entry, options(args.dataset_set)))
+    model_entry = host.registries.models.get("dwiseneuro")
+    config = merged_config(model_entry, options(args.set))
+    train = dict(model_entry.train_defaults)
+    lr, weight_decay = args.lr or train["lr"], args.weight_decay if args.weight_decay is not None else train["weight_decay"]
+    batch_size, ema = args.batch or train["batch_size"], args.ema if args.ema is not None else train["ema_decay"]
+    objective_entry = host.registries.objectives.get(args.objective)
+    objective = objective_entry.load()(data, merged_config(objective_entry, options(args.objective_set)))
+
+    torch.manual_seed(args.seed)
+    generator = torch.Generator().manual_seed(args.seed)
+    rng = np.random.default_rng(args.seed)
+    window = int(config["window"])
+    model = model_entry.load()(data.shape(window), config)
+    averaged = torch.optim.swa_utils.AveragedModel(model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(ema), use_buffers=True)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    norm = Normaliser(data)
+    n_train = sum(int(mouse.train.lengths.sum()) for mouse in data.mice)
+    print(json.dumps({"dataset": data.name, "mice": [m.n_neurons for m in data.mice], "frames": data.frame_shape, "train_frames": n_train,
+                      "parameters": sum(p.numel() for p in model.parameters()), "model": config, "lr": lr, "weight_decay": weight_decay,
+                      "batch": batch_size, "ema": ema, "objective": args.objective, "threads": torch.get_num_threads()}), flush=True)
+
+    budget = args.minutes * 60.0
+    started, next_eval, step, losses = time.perf_counter(), args.eval_seconds, 0, []
+    while True:
+        elapsed = time.perf_counter() - started
+        progress = min(1.0, elapsed / budget)
+        factor = progress / args.warmup if progress < args.warmup else 0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * (progress - args.warmup) / (1 - args.warmup)))
+        for group in optimizer.param_groups:
+            group["lr"] = lr * factor
+        if elapsed >= next_eval or elapsed >= budget:
+            figures = evaluate(averaged.module, data, norm, window)
+            print(json.dumps({"seconds": round(elapsed), "steps": step, "samples": step * batch_size, "train_loss": round(float(np.mean(losses)), 4) if losses else None,
+                              **{k: round(v, 4) for k, v in figures.items()}}), flush=True)
+            losses = []
+            next_eval += args.eval_seconds
+            if elapsed >= budget:
+                break
+        model.train()
+        batch = objective.training_batch(random_batch(data, norm, window, batch_size, rng), generator)
+        loss = objective.loss(model(batch.video, batch.behavior, batch.mouse), batch)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        averaged.update_parameters(model)
+        losses.append(loss.item())
+        step += 1
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""bench-dwiseneuro: a scaled-down DwiseNeuro encoding model for bench-harness (registered by ``plugin``)."""

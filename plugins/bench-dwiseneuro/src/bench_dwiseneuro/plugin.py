@@ -1,0 +1,56 @@
+"""Registers the ``dwiseneuro`` encoding model. Light on purpose: no torch import until it is built."""
+
+from __future__ import annotations
+
+from harness import hookimpl
+
+#: Every hyperparameter of the model; a run's ``model_config`` may override any of them. The
+#: winner's layout (features (64,64,64,64,128,128,128,256,256), strides (2,1,1,1,2,1,1,2,1),
+#: expansion 7, SE ratio 32, cortex (1024, 2048, 4096), 64x64 frames) scaled down for small frames
+#: and 2 CPU cores: see the README for what was measured.
+DEFAULTS = {
+    "features": [16, 16, 32, 32],  # channels of each inverted residual block (a block widens to the next)
+    "strides": [2, 1, 2, 1],  # spatial stride of each block's depth-wise convolution
+    "spatial_kernel": 3,
+    "temporal_kernel": 5,  # frames; symmetric (non-causal) as in the winner
+    "expansion": 3,  # inverted-residual expansion ratio
+    "se_reduce_ratio": 8,  # squeeze-and-excitation bottleneck: expanded channels // ratio
+    "cortex": [128, 256],  # widths of the grouped 1x1 "cortex" layers after spatial pooling
+    "groups": 2,  # groups of the cortex and readout convolutions (channel shuffle between them)
+    "softplus_beta": 0.07,  # fixed, as the winner: a soft, slowly saturating positive readout
+    "readout_dropout": 0.2,  # Dropout1d on the cortex channels before each readout (winner: 0.4)
+    "drop_path": 0.1,  # stochastic depth, growing linearly over the blocks
+    "window": 16,  # frames per training window (the task reads it from here)
+    "behavior": True,  # behaviour and pupil centre as extra input channels
+}
+
+#: What ``bench tune`` samples. Block layouts are whole presets (widths and strides go together);
+#: the trainer's peak learning rate on a log scale, its weight decay, the window length.
+SEARCH_SPACE = {
+    "features": {"type": "categorical", "choices": [[16, 16, 32, 32], [16, 24, 32, 48], [24, 24, 48, 48]]},
+    "expansion": {"type": "int", "low": 2, "high": 6},
+    "temporal_kernel": {"type": "categorical", "choices": [3, 5, 7]},
+    "cortex": {"type": "categorical", "choices": [[128, 256], [256, 512], [128, 256, 512]]},
+    "readout_dropout": {"type": "float", "low": 0.0, "high": 0.5},
+    "drop_path": {"type": "float", "low": 0.0, "high": 0.3},
+    "window": {"type": "categorical", "choices": [8, 16, 24]},
+    "train.lr": {"type": "float", "low": 5e-4, "high": 1e-2, "log": True},
+    "train.weight_decay": {"type": "float", "low": 1e-3, "high": 0.2, "log": True},
+}
+
+
+@hookimpl
+def bench_register_models(register) -> None:
+    register(
+        "dwiseneuro",
+        "bench_dwiseneuro.model:build",
+        description="DwiseNeuro (Sensorium 2023 winner), scaled down: (2+1)D depth-wise inverted residual core, cortex, per-mouse softplus readouts",
+        defaults=DEFAULTS,
+        tasks=("video_encoding",),
+        default_objective="cutmix",
+        # AdamW with warmup + cosine and an EMA of the weights, as the winner trained (it used
+        # lr 3e-4 per 4 samples, weight decay 0.05, EMA 0.999 over ~47k updates; this budget is
+        # far shorter, so the average looks back fewer steps).
+        train_defaults={"lr": 3e-3, "weight_decay": 0.05, "batch_size": 16, "warmup_epochs": 1, "ema_decay": 0.99},
+        search_space=SEARCH_SPACE,
+    )
