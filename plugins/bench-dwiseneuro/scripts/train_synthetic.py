@@ -8,7 +8,7 @@ Not the harness' trainer (``bench run`` is the real path once the core trains en
 the same recipe in a few lines. Random windows of one mouse per batch, AdamW with linear warmup
 and cosine decay over the time budget, gradient clipping, an EMA of the weights; frames and
 behaviour z-scored with the train split's statistics. Every ``--eval-seconds`` the EMA model
-predicts every val and eval trial (windows of the model's length, half overlapping, averaged)
+predicts every trial of ``--splits`` (windows of the model's length every ``--eval-stride`` frames, overlaps averaged)
 and the single-trial correlation is printed beside the oracle's (the noise-free responses where
 the dataset keeps them). Prints one JSON line per evaluation.
 """
@@ -74,30 +74,32 @@ def random_batch(data: EncodingData, norm: Normaliser, window: int, size: int, r
 
 
 @torch.no_grad()
-def predict_split(model, split: EncodingSplit, mouse: int, norm: Normaliser, window: int, n_neurons: int) -> np.ndarray:
-    """(R, T, N): windows every window // 2 frames (and one ending at the last frame), averaged."""
+def predict_split(model, split: EncodingSplit, mouse: int, norm: Normaliser, window: int, n_neurons: int, stride: int) -> np.ndarray:
+    """(R, T, N): windows every ``stride`` frames (and one ending at the last frame); each
+    predicts the frames since the previous window ended (the first, all of its own), as the
+    harness' encoding task does."""
     n_frames = split.video.shape[1]
-    starts = sorted(set(range(0, max(1, n_frames - window + 1), max(1, window // 2))) | {max(0, n_frames - window)})
-    total = np.zeros((split.n_trials, n_frames, n_neurons), np.float32)
-    count = np.zeros((1, n_frames, 1), np.float32)
+    starts = sorted(set(range(0, max(1, n_frames - window + 1), stride)) | {max(0, n_frames - window)})
+    out = np.zeros((split.n_trials, n_frames, n_neurons), np.float32)
     video, behavior = norm.video(split.video), norm.behavior(split.behavior)
+    covered = 0
     for start in starts:
         piece = slice(start, start + window)
-        total[:, piece] += model(video[:, piece], behavior[:, piece], mouse).numpy()
-        count[:, piece] += 1
-    return total / count
+        out[:, covered : start + window] = model(video[:, piece], behavior[:, piece], mouse).numpy()[:, covered - start :]
+        covered = start + window
+    return out
 
 
-def evaluate(model, data: EncodingData, norm: Normaliser, window: int) -> dict[str, float]:
+def evaluate(model, data: EncodingData, norm: Normaliser, window: int, stride: int, splits: list[str]) -> dict[str, float]:
     model.eval()
     out = {}
-    for name in ("val", "eval"):
+    for name in splits:
         predicted, observed, expected = [], [], []
         for index, mouse in enumerate(data.mice):
             split = mouse.split(name)
             if split.responses is None or split.n_trials == 0:
                 continue
-            prediction = predict_split(model, split, index, norm, window, mouse.n_neurons)
+            prediction = predict_split(model, split, index, norm, window, mouse.n_neurons, stride)
             predicted.append(scored(prediction, split, data.skip_frames))
             observed.append(scored(split.responses, split, data.skip_frames))
             if split.expected is not None:
@@ -124,6 +126,8 @@ def main() -> None:
     parser.add_argument("--ema", type=float)
     parser.add_argument("--warmup", type=float, default=0.05, help="share of the budget spent warming up")
     parser.add_argument("--eval-seconds", type=float, default=60.0)
+    parser.add_argument("--eval-stride", type=int, default=0, help="frames between prediction windows (0: half the window)")
+    parser.add_argument("--splits", default="eval", help="comma-separated splits scored at each evaluation")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     options = lambda items: {k: json.loads(v) for k, _, v in (item.partition("=") for item in items)}  # noqa: E731
@@ -161,11 +165,13 @@ def main() -> None:
         for group in optimizer.param_groups:
             group["lr"] = lr * factor
         if elapsed >= next_eval or elapsed >= budget:
-            figures = evaluate(averaged.module, data, norm, window)
-            print(json.dumps({"seconds": round(elapsed), "steps": step, "samples": step * batch_size, "train_loss": round(float(np.mean(losses)), 4) if losses else None,
+            evaluated_at = time.perf_counter()
+            figures = evaluate(averaged.module, data, norm, window, args.eval_stride or max(1, window // 2), args.splits.split(","))
+            print(json.dumps({"seconds": round(elapsed), "cpu_seconds": round(time.process_time()), "steps": step, "samples": step * batch_size, "train_loss": round(float(np.mean(losses)), 4) if losses else None,
                               **{k: round(v, 4) for k, v in figures.items()}}), flush=True)
             losses = []
             next_eval += args.eval_seconds
+            started += time.perf_counter() - evaluated_at  # the budget counts training time only
             if elapsed >= budget:
                 break
         model.train()
