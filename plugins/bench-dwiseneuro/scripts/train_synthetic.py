@@ -24,23 +24,15 @@ import numpy as np
 import torch
 
 from harness.contracts import EncodingBatch, EncodingData, EncodingSplit
+from harness.encoding_metrics import single_trial_correlation
 from harness.host import merged_config
 from harness.testing import kit_host
 
 
-def correlation(predicted: list[np.ndarray], observed: list[np.ndarray]) -> float:
-    """Per neuron over all scored frames of all trials, pooled over mice, then the mean."""
-    values = []
-    for p, o in zip(predicted, observed):
-        p = (p - p.mean(0)) / (p.std(0) + 1e-8)
-        o = (o - o.mean(0)) / (o.std(0) + 1e-8)
-        values.append((p * o).mean(0))
-    return float(np.concatenate(values).mean())
-
-
-def scored(array: np.ndarray, split: EncodingSplit, skip: int) -> np.ndarray:
-    frames = np.arange(array.shape[1])[None, :]
-    return array[(frames >= skip) & (frames < split.lengths[:, None])]
+def pooled_correlation(predicted: list[np.ndarray], observed: list[np.ndarray], splits: list[EncodingSplit], skip: int) -> float:
+    """The competition's single-trial correlation, per neuron pooled over mice, then the mean."""
+    per_neuron = [single_trial_correlation(o, p, s.lengths, skip, per_neuron=True) for p, o, s in zip(predicted, observed, splits)]
+    return float(np.concatenate(per_neuron).mean())
 
 
 class Normaliser:
@@ -94,20 +86,19 @@ def evaluate(model, data: EncodingData, norm: Normaliser, window: int, stride: i
     model.eval()
     out = {}
     for name in splits:
-        predicted, observed, expected = [], [], []
+        predicted, observed, expected, splits = [], [], [], []
         for index, mouse in enumerate(data.mice):
             split = mouse.split(name)
             if split.responses is None or split.n_trials == 0:
                 continue
-            prediction = predict_split(model, split, index, norm, window, mouse.n_neurons, stride)
-            predicted.append(scored(prediction, split, data.skip_frames))
-            observed.append(scored(split.responses, split, data.skip_frames))
-            if split.expected is not None:
-                expected.append(scored(split.expected, split, data.skip_frames))
+            predicted.append(predict_split(model, split, index, norm, window, mouse.n_neurons, stride))
+            observed.append(split.responses)
+            expected.append(split.expected)
+            splits.append(split)
         if predicted:
-            out[f"{name}_corr"] = correlation(predicted, observed)
-        if len(expected) == len(predicted) and expected:
-            out[f"{name}_oracle_corr"] = correlation(expected, observed)
+            out[f"{name}_corr"] = pooled_correlation(predicted, observed, splits, data.skip_frames)
+        if predicted and all(e is not None for e in expected):
+            out[f"{name}_oracle_corr"] = pooled_correlation(expected, observed, splits, data.skip_frames)
             out[f"{name}_pct_oracle"] = 100 * out[f"{name}_corr"] / out[f"{name}_oracle_corr"]
     return out
 
