@@ -9,7 +9,7 @@ from harness import hookimpl
 #: expansion 7, SE ratio 32, cortex (1024, 2048, 4096), 64x64 frames) scaled down for small frames
 #: and 2 CPU cores: see the README for what was measured.
 DEFAULTS = {
-    "features": [16, 32, 64, 128],  # channels of each inverted residual block (a block widens to the next)
+    "features": [8, 16, 32, 64],  # channels of each inverted residual block (a block widens to the next)
     "strides": [2, 2, 1, 1],  # spatial stride of each block's depth-wise convolution
     "spatial_kernel": 3,
     "temporal_kernel": 5,  # frames
@@ -54,8 +54,8 @@ def bench_register_models(register) -> None:
         # AdamW with warmup + cosine and an EMA of the weights, as the winner trained (lr 3e-4 per
         # 4 samples, weight decay 0.05, EMA 0.999 over ~47k updates). In a 15-minute CPU budget
         # more, smaller updates learn faster (batch 8 beat 16 at equal time; 1e-2 beat 3e-3), the
-        # EMA looks back ~100 updates, and 30 epochs (66 updates each on sensorium_synthetic, ~25 s
-        # on one core) end the cosine near the budget; validation every 2nd epoch (~12 s each).
-        train_defaults={"lr": 1e-2, "weight_decay": 0.05, "batch_size": 8, "epochs": 30, "warmup_epochs": 1, "ema_decay": 0.99, "eval_every": 2},
+        # EMA looks back ~100 updates, and 60 epochs (66 updates each on sensorium_synthetic, ~12 s
+        # on one core) end the cosine near the budget; validation every 2nd epoch (~6 s each).
+        train_defaults={"lr": 1e-2, "weight_decay": 0.05, "batch_size": 8, "epochs": 60, "warmup_epochs": 1, "ema_decay": 0.99, "eval_every": 2},
         search_space=SEARCH_SPACE,
     )
