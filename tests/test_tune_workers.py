@@ -136,7 +136,7 @@ def test_two_workers_share_one_postgresql_study(postgres_url, tmp_path):
 
 def test_kill_9_of_a_postgresql_worker_mid_trial(postgres_url, tmp_path):
     home = tmp_path / "home"
-    args = ["--storage", postgres_url, "--study-name", "killed", "--trials", "3", "--set", "train.epochs=20"]
+    args = ["--storage", postgres_url, "--study-name", "killed", "--trials", "3", "--set", "train.epochs=60"]
     doomed, survivor = start_worker(home, *args), start_worker(home, *args)
     killed = kill_mid_trial(doomed, home, postgres_url, "killed")
     finished_before = {t.number: t.value for t in load(postgres_url, "killed").get_trials() if t.state.name == "COMPLETE"}

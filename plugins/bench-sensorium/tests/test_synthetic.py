@@ -84,3 +84,18 @@ def test_bad_options_are_refused(tiny_synthetic):
         synthetic.checked_config({**tiny_synthetic, "oracle_repeats": 1})
     with pytest.raises(BenchError, match="'n_mice': expected an integer"):
         synthetic.checked_config({**tiny_synthetic, "n_mice": 2.5})
+    with pytest.raises(BenchError, match="'rf_spread': expected a share of the frame"):
+        synthetic.checked_config({**tiny_synthetic, "rf_spread": 0.0})
+
+
+def test_receptive_fields_of_one_mouse_share_a_patch_of_the_screen():
+    """rf_spread bounds where one mouse's receptive fields are centred (one scan, one patch of V1)."""
+    import numpy as np
+
+    def centres(spread: float) -> np.ndarray:
+        neurons = synthetic.make_neurons(np.random.default_rng(3), 60, 18, 32, 0.0, 0.2, spread)
+        envelope = np.abs(neurons.even) + np.abs(neurons.odd)  # (pixels, neurons), peaks near each centre
+        return np.unravel_index(envelope.argmax(axis=0), (18, 32))[1]  # horizontal centres
+
+    assert np.ptp(centres(0.3)) <= 0.3 * 24 + 3  # within the box (plus a Gabor's peak offset)
+    assert np.ptp(centres(1.0)) > 0.6 * 24

@@ -40,6 +40,10 @@ SYNTHETIC_DEFAULTS: dict[str, Any] = {
     "n_test_videos": 16,
     "n_excluded": 2,
     "complex_fraction": 0.25,
+    # Receptive-field centres of one mouse lie in a box this share of the frame wide and high,
+    # around a centre of its own: one scan images one retinotopic patch of V1, so its neurons
+    # look at one neighbourhood of the screen (1.0 spreads them over the whole frame).
+    "rf_spread": 0.4,
     # Mean expected response per frame: sets the Poisson noise level (oracle correlation ~0.6).
     "rate_scale": 0.2,
     # The first frames of a trial are not scored (the real data skips 50 of ~300).

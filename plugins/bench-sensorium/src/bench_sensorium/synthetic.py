@@ -36,7 +36,7 @@ from harness.home import cache_dir
 from bench_sensorium.defaults import SYNTHETIC_DEFAULTS as DEFAULTS
 
 #: Bump when a config starts producing different data (old folders are then not reused).
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 
 #: Temporal kernels span this many frames (0.4 s at 30 Hz).
 KERNEL_FRAMES = 12
@@ -62,6 +62,8 @@ def checked_config(config: Mapping[str, Any] | None) -> dict[str, Any]:
         raise BenchError("sensorium_synthetic options: expected 20 <= min_trial_frames <= max_trial_frames")
     if min(merged["frame_height"], merged["frame_width"]) < 8:
         raise BenchError("sensorium_synthetic options: frames of at least 8x8 pixels (the Gabor receptive fields)")
+    if not 0 < merged["rf_spread"] <= 1:
+        raise BenchError(f"sensorium_synthetic option 'rf_spread': expected a share of the frame in (0, 1], found {merged['rf_spread']}")
     if not 0 <= merged["complex_fraction"] <= 1 or merged["rate_scale"] <= 0:
         raise BenchError("sensorium_synthetic options: complex_fraction in [0, 1] and rate_scale > 0")
     return merged
@@ -192,11 +194,17 @@ class Neurons:
     mean_rate: np.ndarray
 
 
-def make_neurons(rng: np.random.Generator, n_neurons: int, height: int, width: int, complex_fraction: float, rate_scale: float) -> Neurons:
+def make_neurons(
+    rng: np.random.Generator, n_neurons: int, height: int, width: int, complex_fraction: float, rate_scale: float, rf_spread: float = 1.0
+) -> Neurons:
     y, x = np.mgrid[0:height, 0:width].astype(float)
     even, odd = [], []
+    # the patch the mouse's neurons look at: a box rf_spread of the usable frame, placed at random
+    low_y, high_y, low_x, high_x = 3.0, height - 3.0, 4.0, width - 4.0
+    box_y, box_x = rf_spread * (high_y - low_y), rf_spread * (high_x - low_x)
+    top, left = rng.uniform(low_y, high_y - box_y), rng.uniform(low_x, high_x - box_x)
     for _ in range(n_neurons):
-        cy, cx = rng.uniform(3, height - 3), rng.uniform(4, width - 4)
+        cy, cx = rng.uniform(top, top + box_y), rng.uniform(left, left + box_x)
         sigma, frequency = rng.uniform(1.5, 3.0), rng.uniform(0.08, 0.18)
         orientation, phase = rng.uniform(0, np.pi), rng.uniform(0, 2 * np.pi)
         along = (x - cx) * np.cos(orientation) + (y - cy) * np.sin(orientation)
@@ -341,7 +349,7 @@ def generate(config: Mapping[str, Any], target: Path) -> None:
         videos = [shown[i][1] for i in order]
         lengths = np.array([len(video) for video in videos])
         behaviour = [make_behaviour(rng, int(n)) for n in lengths]
-        neurons = make_neurons(rng, cfg["n_neurons"] + 4 * mouse, height, width, cfg["complex_fraction"], cfg["rate_scale"])
+        neurons = make_neurons(rng, cfg["n_neurons"] + 4 * mouse, height, width, cfg["complex_fraction"], cfg["rate_scale"], cfg["rf_spread"])
         expected = expected_responses(neurons, _padded_videos(videos, cfg["max_trial_frames"]), lengths, behaviour)
         responses = rng.poisson(expected).astype(np.float32)
         name = f"synthetic{mouse + 1}-{cfg['seed']}-Video-{key}"
