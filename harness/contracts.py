@@ -12,7 +12,7 @@ units. Spike counts are non-negative integers stored as float32; rates are expec
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -283,10 +283,28 @@ class Predictions:
     def split(self, name: str) -> SplitRates:
         return getattr(self, name)
 
+    def flat(self) -> dict[str, np.ndarray]:
+        """Every rate array by ``<split>/<field>``: what a task-neutral ensembler averages."""
+        return {f"{split}/{name}": array for split in SPLITS for name, array in self.split(split).arrays().items()}
+
+    @classmethod
+    def from_flat(cls, arrays: Mapping[str, np.ndarray]) -> Predictions:
+        """The inverse of :meth:`flat` (``mask_bps`` empty: it belongs to one model's objective)."""
+        splits: dict[str, dict[str, np.ndarray]] = {split: {} for split in SPLITS}
+        for key, array in arrays.items():
+            split, _, name = key.partition("/")
+            splits[split][name] = array
+        return cls(**{split: SplitRates(**fields_) for split, fields_ in splits.items()})
+
 
 @runtime_checkable
 class Ensembler(Protocol):
     """Combines candidates' predictions, built by its plugin's factory ``build(config)``.
+
+    Candidates are the predictions of the dataset's task (Predictions for NLB co-smoothing,
+    EncodingPredictions for video encoding); an ensembler that only averages can serve any task
+    through :func:`harness.averaging.average_predictions` (every predictions type has ``flat()``
+    and ``from_flat()``). Its registration's ``tasks`` says which tasks it serves.
 
     ``combine(candidates, data)`` may read ``data.val`` targets (and the candidates' val rates) to
     weigh or select candidates, and returns new Predictions in which the same fitted combination
@@ -379,6 +397,8 @@ class MouseRecording:
     train: EncodingSplit
     val: EncodingSplit
     eval: EncodingSplit
+    #: The published neuron ids (``meta/neurons/unit_ids``), (N,); None: 0..N-1. A submission names them.
+    neuron_ids: np.ndarray | None = None
 
     def split(self, name: str) -> EncodingSplit:
         if name not in SPLITS:
@@ -482,3 +502,138 @@ class EncodingPredictions:
 
     def split(self, mouse: str, name: str) -> np.ndarray:
         return self.responses[mouse][name]
+
+    def flat(self) -> dict[str, np.ndarray]:
+        """Every array by ``<mouse>/<split>``: what a task-neutral ensembler averages (in mouse order)."""
+        return {f"{mouse}/{split}": array for mouse, splits in self.responses.items() for split, array in splits.items()}
+
+    @classmethod
+    def from_flat(cls, arrays: Mapping[str, np.ndarray]) -> EncodingPredictions:
+        """The inverse of :meth:`flat`."""
+        responses: dict[str, dict[str, np.ndarray]] = {}
+        for key, array in arrays.items():
+            mouse, _, split = key.rpartition("/")
+            responses.setdefault(mouse, {})[split] = array
+        return cls(responses)
+
+
+# -- Tasks: what a run's dataset asks of a model, and how the answer is judged -------------------
+
+
+@runtime_checkable
+class TrainingPlan(Protocol):
+    """One run's training as its task lays it out, built by :meth:`Task.training_plan`; the
+    trainer drives it (optimizer, schedule, EMA, clipping, checkpoints, budgets, resume).
+
+    ``steps_per_epoch`` updates make an epoch. ``selection_metric`` names the value of
+    :meth:`validate` that picks the best checkpoint and stops early (``higher_is_better`` says
+    which way, ``selection_label`` how messages name it); the trainer logs its running best as
+    ``best_<selection_metric>``.
+    """
+
+    steps_per_epoch: int
+    selection_metric: str
+    selection_label: str
+    higher_is_better: bool
+
+    def epoch(self, model: torch.nn.Module, generator: torch.Generator) -> Iterator[torch.Tensor]:
+        """Yield the objective's loss of each training step of one epoch (the model in train mode,
+        its forward done here on the plan's device, randomness drawn from the trainer's CPU
+        ``generator``); the trainer adds the model's own terms, steps and clips after each."""
+        ...
+
+    def validate(self, model: torch.nn.Module) -> dict[str, float]:
+        """Validation figures of ``model`` (in eval mode) on the val split: the selection metric,
+        and ``val_loss`` (the objective's loss on val, the second checkpoint criterion) when the
+        task has one. Deterministic: it draws from no shared RNG."""
+        ...
+
+
+@runtime_checkable
+class Task(Protocol):
+    """A task family (NLB co-smoothing, video encoding): registered through
+    ``bench_register_tasks`` and picked by the dataset's ``task`` field. The core asks it, never
+    branches on its name: what a model is given and trained on, what is scored, which validation
+    metric selects checkpoints, how predictions are saved and exported, how folds are drawn.
+
+    ``primary_metric`` is the record metric leaderboards rank by and plot; ``validation_metric``
+    the record metric scored on the val split that every run of the task reports (the leaderboard's
+    Validation column counts its trials); ``predictions_file`` the file name of a run's saved
+    predictions; ``submission_suffix`` that of ``bench submit``'s default output; ``model_contract`` and ``objective_contract`` the protocols its components honour.
+    """
+
+    name: str
+    primary_metric: str
+    validation_metric: str
+    predictions_file: str
+    submission_suffix: str
+    model_contract: type
+    objective_contract: type
+
+    def check_data(self, data: Any) -> None:
+        """Raise BenchError unless ``data`` is this task's dataset type (DatasetTensors, EncodingData)."""
+        ...
+
+    def describe(self, data: Any) -> str:
+        """One line on the dataset's size, printed when a run starts."""
+        ...
+
+    def dataset_record(self, data: Any) -> dict[str, Any]:
+        """The record's ``dataset`` entry (name, checksum, bin_size_ms, source), less its config."""
+        ...
+
+    def model_shape(self, data: Any, model_config: Mapping[str, Any], objective: Any) -> Any:
+        """What the model factory is built with (ModelShape, EncodingShape)."""
+        ...
+
+    def training_plan(self, data: Any, shape: Any, objective: Any, config: Any, device: str, seed: int) -> TrainingPlan:
+        """The :class:`TrainingPlan` of a gradient-trained run: ``shape`` is what the model was
+        built with (:meth:`model_shape`), ``config`` the run's TrainConfig."""
+        ...
+
+    def predict(self, model: Any, shape: Any, objective: Any, data: Any, device: str) -> Any:
+        """Predictions of every split by the trained ``model`` (built with ``shape``;
+        ``objective`` None for closed-form baselines), as numpy: Predictions, EncodingPredictions."""
+        ...
+
+    def score(self, data: Any, predictions: Any) -> dict[str, Any]:
+        """Every metric of ``predictions`` against ``data``'s targets: {name: MetricValue},
+        ``validation_metric`` and ``primary_metric`` among them."""
+        ...
+
+    def save_predictions(self, predictions: Any, path: Any) -> Any:
+        """Write ``predictions`` to ``path`` atomically and return the path."""
+        ...
+
+    def load_predictions(self, path: Any) -> Any:
+        """Read what :meth:`save_predictions` wrote; a clear BenchError for anything else."""
+        ...
+
+    def write_submission(self, data: Any, predictions: Any, path: Any) -> dict[str, tuple[int, ...]]:
+        """Export the predictions in the task's submission layout (``bench submit``); returns the
+        shape of each array written, by name."""
+        ...
+
+    def submission_description(self, data: Any) -> str:
+        """What :meth:`write_submission` writes, in a few words ("group 'mc_maze_small'")."""
+        ...
+
+    def fold_split(self, data: Any, fold: int, folds: int) -> Any:
+        """``data`` with fold ``fold`` of ``folds`` as val and the other labelled trials as train."""
+        ...
+
+    def to_dataset_layout(self, predictions: Any, data: Any, fold: int, folds: int) -> Any:
+        """A fold run's predictions put back into ``data``'s own train and val layout."""
+        ...
+
+    def pool_folds(self, data: Any, fold_predictions: Sequence[Any], eval_predictions: Any, folds: int) -> tuple[dict[str, Any], Any, int]:
+        """The cross-validated result of K fold runs (predictions in the dataset's layout): its
+        metrics {name: record metric dict}, scoring each labelled trial with the fold model that
+        validated on it; the pooled predictions to save (eval from ``eval_predictions``, the fold
+        ensemble); and how many labelled trials were pooled."""
+        ...
+
+    def ensemble_metrics(self, host: Any, ensembler: str, settings: Mapping[str, Any], candidates: Sequence[Any], combined: Any, data: Any, folds: int, seed: int) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any] | None]:
+        """An ensemble's metrics {name: MetricValue}, what goes into its ``chosen`` beside the
+        ensembler's own, and the cross-fit it used ({"folds", "seed"} or None)."""
+        ...

@@ -16,13 +16,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from harness.contracts import Predictions
 from harness.errors import BenchError
-from harness.folds import FOLD_SEED, FoldPlan, out_of_fold, pooled_predictions, pooled_view
+from harness.folds import FOLD_SEED
 from harness.home import runs_dir
 from harness.host import Host, merged_config
-from harness.metrics import score
-from harness.results import predictions_path, read_records, record_header, record_metrics, write_record
+from harness.results import predictions_path, read_records, record_header, task_entry, write_record
 from harness.specs import RunSpec
 
 #: The ensembler that averages the fold models for eval trials.
@@ -123,7 +121,7 @@ def grouped_bits_per_spike(rates, spikes, group_size: int, repeats: int = EVAL_S
     return float(np.mean(values))
 
 
-def _eval_sized_co_bps(train, val, data, folds: int) -> dict[str, Any]:
+def eval_sized_co_bps(train, val, data, folds: int) -> dict[str, Any]:
     """The pooled co-bps as it would score on eval-sized sets of unseen trials (a record metric)."""
     import numpy as np
 
@@ -148,9 +146,9 @@ def _spread(values: Sequence[float | None]) -> float | None:
 
 
 def pool_folds(host: Host, spec: RunSpec, members: Sequence[Mapping[str, Any]], ensembler: str = FOLD_ENSEMBLER) -> dict[str, Any]:
-    """Pool finished fold runs (records, in fold order) into the cross-validated record."""
-    from harness.submission import load_predictions, save_predictions
-
+    """Pool finished fold runs (records, in fold order) into the cross-validated record: the task
+    scores every labelled trial with the fold model that validated on it, and the fold ensemble
+    (``ensembler`` over the fold models) predicts the eval trials."""
     from harness.execute import resolve_objective
 
     spec = cross_validation_spec(resolve_objective(host, spec))
@@ -164,34 +162,25 @@ def pool_folds(host: Host, spec: RunSpec, members: Sequence[Mapping[str, Any]], 
         if not predictions_path(record).is_file():
             raise BenchError(f"fold run {record['run_id']}: its predictions file {predictions_path(record)} is missing (run it again with --rerun)")
     data = host.recorded_dataset(members[0]["dataset"], "the fold runs were")
-    candidates = [load_predictions(predictions_path(record)) for record in members]
+    task = host.task_of(data)
+    candidates = [task.load_predictions(predictions_path(record)) for record in members]
 
     settings = merged_config(host.registries.ensemblers.get(ensembler), {})
-    combiner = host.ensembler(ensembler, settings)
-    eval_rates = combiner.combine(candidates, data).eval  # the fold ensemble predicts eval trials
-    train, val = out_of_fold(candidates, data)
-    metrics = record_metrics(score(pooled_view(data, spec.folds), pooled_predictions(train, val, eval_rates, data, spec.folds)))
-    plan = FoldPlan.for_data(data, spec.folds)
-    n_labelled = plan.n_train + plan.n_val
-    for entry in metrics.values():
-        if entry["split"] in ("val", "train+val"):
-            entry["split"] = f"{spec.folds}-fold val"
-            pooled = f"pooled over all {n_labelled} labelled trials, each predicted by the fold model that validated on it"
-            entry["note"] = f"{entry['note']}; {pooled}" if entry["note"] else pooled
-
-    if data.eval.heldout is None and data.eval.n_trials:  # scored elsewhere, on eval trials alone
-        metrics[EVAL_SIZED] = _eval_sized_co_bps(train, val, data, spec.folds)
+    combiner = host.ensembler(ensembler, settings, task=task.name)
+    ensembled = combiner.combine(candidates, data)  # the fold ensemble predicts eval trials
+    metrics, pooled_predictions, n_labelled = task.pool_folds(data, candidates, ensembled, spec.folds)
 
     run_id = spec.run_id()
     run_dir = runs_dir() / run_id
     run_dir.mkdir(parents=True, exist_ok=True)
-    saved = save_predictions(Predictions(train=train, val=val, eval=eval_rates), run_dir / "predictions.h5")
+    saved = task.save_predictions(pooled_predictions, run_dir / task.predictions_file)
     per_fold = {
         name: [record["metrics"][name]["value"] for record in members] for name in metrics if all(name in r["metrics"] for r in members)
     }
     first = members[0]
     record = {
         **record_header(host.manager, first["versions"]["torch"]),
+        **task_entry(task),
         "run_id": run_id,
         "dataset": dict(first["dataset"]),
         "model": spec.model,

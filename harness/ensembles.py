@@ -25,7 +25,7 @@ from harness.errors import BenchError
 from harness.home import runs_dir
 from harness.host import Host, merged_config
 from harness.metrics import score
-from harness.results import predictions_path, record_header, record_metrics, write_record
+from harness.results import predictions_path, record_header, record_metrics, task_entry, write_record
 
 if TYPE_CHECKING:  # numpy loads when an ensemble is built, not when the CLI registers its commands
     import numpy as np
@@ -190,30 +190,26 @@ def ensemble_runs(
 ) -> dict[str, Any]:
     """Combine ``members`` (run records) with ``ensembler``, score it cross-fitted over ``folds``
     folds of val trials, write the record to ``store`` and return it."""
-    from harness.submission import load_predictions, save_predictions
-
     check_members(members)
     entry = host.registries.ensemblers.get(ensembler)
     settings = merged_config(entry, config)
-    combiner = host.ensembler(ensembler, settings)
     dataset = members[0]["dataset"]
     data = host.recorded_dataset(dataset, "the runs were")
+    task = host.task_of(data)
+    combiner = host.ensembler(ensembler, settings, task=task.name)
     member_ids = [record["run_id"] for record in members]
-    candidates = [load_predictions(predictions_path(record)) for record in members]
+    candidates = [task.load_predictions(predictions_path(record)) for record in members]
     combined = combiner.combine(candidates, data)  # the final fit, on all val trials: what is exported
-    chosen = {"ensembler": dict(settings), **_chosen(combiner)}
-    if data.val.heldout is None:  # nothing to fit on, so nothing to cross-fit
-        metrics = score(data, combined)
-    else:
-        cross_fitted_val, chosen["folds"] = cross_fit(host, ensembler, settings, candidates, data, folds, seed)
-        metrics = honest_metrics(data, combined, cross_fitted_val, folds, seed)
+    metrics, task_chosen, cross_fit_settings = task.ensemble_metrics(host, ensembler, settings, candidates, combined, data, folds, seed)
+    chosen = {"ensembler": dict(settings), **_chosen(combiner), **task_chosen}
 
     run_id = ensemble_id(data.name, ensembler, settings, member_ids, folds)
     run_dir = runs_dir() / run_id
     run_dir.mkdir(parents=True, exist_ok=True)
-    saved = save_predictions(combined, run_dir / "predictions.h5")
+    saved = task.save_predictions(combined, run_dir / task.predictions_file)
     record = {
         **record_header(host.manager, torch_version=None),
+        **task_entry(task),
         "run_id": run_id,
         "dataset": dict(dataset),
         "model": _joined([record["model"] for record in members]),
@@ -240,7 +236,7 @@ def ensemble_runs(
             "ensembler_config": dict(settings),
             "label": ensemble_label(ensembler, settings, entry.defaults),
             "members": member_ids,
-            "cross_fit": {"folds": folds, "seed": seed} if data.val.heldout is not None else None,
+            "cross_fit": cross_fit_settings,
         },
         "search_trial": None,
     }

@@ -8,20 +8,14 @@ from collections.abc import Mapping
 from dataclasses import asdict, replace
 from typing import Any
 
-import numpy as np
-
 from harness.atomic import write_text
 from harness.checkpoints import load_checkpoint
 from harness.contracts import DirectFit
 from harness.errors import BenchError
-from harness.folds import fold_split, to_dataset_layout
 from harness.host import Host, merged_config
-from harness.metrics import score
-from harness.predict import default_view, make_batch, masked_bps, predict_all
-from harness.results import read_records, record_header, record_metrics, write_record
+from harness.results import read_records, record_header, record_metrics, task_entry, write_record
 from harness.runs import RunContext, choose_device
 from harness.specs import RunSpec, dump_spec
-from harness.submission import save_predictions
 from harness.trainer import EpochCallback, TrainOutcome, fit_direct, seed_everything, train
 
 
@@ -33,11 +27,15 @@ def completed_record(run_id: str) -> dict[str, Any] | None:
 
 
 def resolve_objective(host: Host, spec: RunSpec) -> RunSpec:
-    """The spec as it runs (and is named): closed-form baselines have no objective, others need one."""
-    if host.registries.models.get(spec.model).direct_fit:
+    """The spec as it runs (and is named): closed-form baselines have no objective, others need
+    one: the given one, else the model's ``default_objective``."""
+    entry = host.registries.models.get(spec.model)
+    if entry.direct_fit:
         return replace(spec, objective=None)
     if spec.objective is None:
-        raise BenchError(f"model '{spec.model}' is trained by gradient descent and needs an --objective")
+        if not entry.default_objective:
+            raise BenchError(f"model '{spec.model}' is trained by gradient descent and needs an --objective")
+        return replace(spec, objective=entry.default_objective)
     return spec
 
 
@@ -73,22 +71,21 @@ def execute(
             return done, None
 
     data, dataset_config = host.load_dataset(spec.dataset, spec.dataset_config)
+    task = host.task_of(data)
+    host.check_serves("model", spec.model, task.name)  # before anything is built for the wrong task
     dataset_layout = data
     if spec.fold is not None:  # validate on this fold, train on the other labelled trials
-        data = fold_split(data, spec.fold, spec.folds)
+        data = task.fold_split(data, spec.fold, spec.folds)
     run.data = data
-    say(
-        f"dataset {data.name}: {data.train.n_trials} train / {data.val.n_trials} val / {data.eval.n_trials} eval trials, "
-        f"{data.n_heldin} held-in + {data.n_heldout} held-out units, {data.n_bins}+{data.n_forward} bins of {data.bin_size_ms} ms"
-    )
+    say(task.describe(data))
     generator = seed_everything(spec.seed)
     model_config = merged_config(model_entry, spec.model_config)
-    objective, objective_config, shape = None, {}, data.shape()
+    objective, objective_config = None, {}
     if spec.objective is not None:
-        objective_config = merged_config(host.registries.objectives.get(spec.objective), spec.objective_config)
+        objective_config = merged_config(host.check_serves("objective", spec.objective, task.name), spec.objective_config)
         objective = host.objective(spec.objective, data, objective_config)
-        shape = replace(shape, n_prompts=max(1, objective.n_prompts))
-    model = host.model(spec.model, shape, model_config)
+    shape = task.model_shape(data, model_config, objective)
+    model = host.model(spec.model, shape, model_config, task=task.name)
     if model_entry.direct_fit and not isinstance(model, DirectFit):
         raise BenchError(f"model '{spec.model}' is registered with direct_fit=True but has no fit_direct(data)")
 
@@ -111,35 +108,23 @@ def execute(
             if on_epoch is not None:
                 on_epoch(epoch, metrics)
 
-        outcome = train(run, model, objective, spec.train, generator, epoch_done)
+        plan = task.training_plan(data, shape, objective, spec.train, device, spec.seed)
+        outcome = train(run, model, plan, spec.train, generator, epoch_done)
         if outcome.resumed_from_epoch is not None:
             say(f"resumed from epoch {outcome.resumed_from_epoch}")
 
     model.load_state_dict(load_checkpoint(run.best_checkpoint, device)["model"])
-    view = objective.inference_batch if objective is not None else default_view
-    predictions = predict_all(model, view, data, device)
-    if objective is not None:
-        val_batch = make_batch(data.val, np.arange(data.val.n_trials), data, device)
-        mask_bps = {
-            mask: masked_bps(model, lambda batch, mask=mask: objective.eval_batch(batch, mask), val_batch)
-            for mask in objective.eval_masks
-        }
-        predictions = replace(predictions, mask_bps=mask_bps)
-    metrics = score(data, predictions)
+    predictions = task.predict(model, shape, objective, data, device)
+    metrics = task.score(data, predictions)
     if spec.fold is not None:  # saved in the dataset's own layout, so submit and ensembles read them as any run's
-        predictions = to_dataset_layout(predictions, dataset_layout, spec.fold, spec.folds)
-    save_predictions(predictions, run.predictions_path)
+        predictions = task.to_dataset_layout(predictions, dataset_layout, spec.fold, spec.folds)
+    predictions_file = task.save_predictions(predictions, run.run_dir / task.predictions_file)
 
     record = {
         **record_header(host.manager, torch.__version__),
+        **task_entry(task),
         "run_id": run.run_id,
-        "dataset": {
-            "name": data.name,
-            "checksum": data.checksum,
-            "bin_size_ms": data.bin_size_ms,
-            "source": data.source,
-            "config": _jsonable(dataset_config),
-        },
+        "dataset": {**task.dataset_record(data), "config": _jsonable(dataset_config)},
         "model": spec.model,
         "objective": spec.objective,
         "ensembler": None,
@@ -165,7 +150,7 @@ def execute(
         "paths": {
             "run_dir": str(run.run_dir),
             "checkpoint": str(run.best_checkpoint),
-            "predictions": str(run.predictions_path),
+            "predictions": str(predictions_file),
             "submission": None,
         },
         "spec": _jsonable(spec.to_dict()),
@@ -178,15 +163,19 @@ def execute(
     return record, outcome
 
 
-#: What every history row keeps; a row also keeps the model's auxiliary loss terms (``aux_*``)
-#: and the sample-validation bps (``sv_bps``) when the run has them.
+#: What every history row keeps (``val_co_bps`` stands for the task's selection metric, e.g.
+#: ``val_correlation``, with its running best); a row also keeps the model's auxiliary loss terms
+#: (``aux_*``) and the sample-validation bps (``sv_bps``) when the run has them.
 HISTORY_KEYS = ("epoch", "train_loss", "val_co_bps", "best_val_co_bps", "val_loss", "elapsed")
 
 
 def history_keys(point: dict[str, float]) -> list[str]:
     """The keys of one epoch kept in the record: the fixed ones it has (val_loss is absent from
-    epochs trained before it was recorded), then the model's own terms and sample validation."""
-    return [*(key for key in HISTORY_KEYS if key in point), *(key for key in point if key.startswith("aux_") or key == "sv_bps")]
+    epochs trained before it was recorded, and from tasks without one), then the model's own
+    terms and sample validation. The selection metric is the key whose ``best_`` twin is there."""
+    selection = next((key for key in point if f"best_{key}" in point), "val_co_bps")
+    fixed = [{"val_co_bps": selection, "best_val_co_bps": f"best_{selection}"}.get(key, key) for key in HISTORY_KEYS]
+    return [*(key for key in fixed if key in point), *(key for key in point if key.startswith("aux_") or key == "sv_bps")]
 
 
 def _jsonable(value: Any) -> Any:

@@ -31,8 +31,10 @@ def bench_register_datasets(register: Register) -> None:
     ``downloader`` as ``download(name, destination=None)`` (None: BENCH_HOME/data/NAME).
 
     The loader is called as ``load(config)`` with the entry's defaults updated by the run's
-    dataset config, and returns :class:`harness.contracts.DatasetTensors`. Every implementation
-    is called; names must be unique across plugins.
+    dataset config, and returns what its task reads: :class:`harness.contracts.DatasetTensors`
+    (``task="nlb_cosmoothing"``) or :class:`harness.contracts.EncodingData`
+    (``task="video_encoding"``); the ``task`` field picks the registered task that runs it. Every
+    implementation is called; names must be unique across plugins.
     """
 
 
@@ -40,9 +42,13 @@ def bench_register_datasets(register: Register) -> None:
 def bench_register_models(register: Register) -> None:
     """Register models: ``register(name, "pkg.module:build", description=..., defaults=...)``.
 
-    The factory is called as ``build(shape, config)`` with a :class:`harness.contracts.ModelShape`
-    and the merged config, and returns a ``torch.nn.Module`` honouring
-    :class:`harness.contracts.RateModel`. A closed-form baseline registers with
+    The factory is called as ``build(shape, config)`` with its task's shape and the merged config,
+    and returns a ``torch.nn.Module`` honouring the task's model contract: a
+    :class:`harness.contracts.ModelShape` and :class:`harness.contracts.RateModel` for NLB
+    co-smoothing (the default ``tasks=("nlb_cosmoothing",)``), an
+    :class:`harness.contracts.EncodingShape` and :class:`harness.contracts.EncodingModel` for
+    ``tasks=("video_encoding",)``; a run refuses a model whose ``tasks`` lack its dataset's task.
+    ``default_objective`` names the objective ``bench run`` uses when none is given. A closed-form baseline registers with
     ``direct_fit=True`` and implements :class:`harness.contracts.DirectFit`; the trainer then fits
     it without an objective. ``train_defaults`` (TrainConfig keys) are the trainer settings the
     model is tuned for; ``bench run`` without a spec starts from them. ``search_space`` declares
@@ -55,10 +61,11 @@ def bench_register_models(register: Register) -> None:
 def bench_register_objectives(register: Register) -> None:
     """Register training objectives: ``register(name, "pkg.module:build", defaults=...)``.
 
-    The factory is called as ``build(data, config)`` with the run's
-    :class:`harness.contracts.DatasetTensors` and the merged config, and returns an object
-    honouring :class:`harness.contracts.Objective`. It may declare a ``search_space`` like a
-    model's. Every implementation is called.
+    The factory is called as ``build(data, config)`` with the run's dataset and the merged
+    config, and returns an object honouring its task's objective contract
+    (:class:`harness.contracts.Objective` for NLB co-smoothing,
+    :class:`harness.contracts.EncodingObjective` for video encoding); ``tasks=(...)`` says which
+    tasks it serves. It may declare a ``search_space`` like a model's. Every implementation is called.
     """
 
 
@@ -69,7 +76,21 @@ def bench_register_ensemblers(register: Register) -> None:
     The factory is called as ``build(config)`` and returns an object honouring
     :class:`harness.contracts.Ensembler`: fitted on val targets only, its combination applied
     alike to every split, so ``bench ensemble`` can cross-fit its val scores (a fresh ensembler per
-    fold, built from the same config). Every implementation is called.
+    fold, built from the same config). ``tasks=(...)`` says whose predictions it combines (one that
+    only averages can serve every task through :func:`harness.averaging.average_predictions`).
+    Every implementation is called.
+    """
+
+
+@hookspec
+def bench_register_tasks(register: Register) -> None:
+    """Register task families: ``register(name, "pkg.module:build", description=...,
+    primary_metric=...)``. The name is what a dataset's ``task`` field says (``nlb_cosmoothing``,
+    ``video_encoding``); the factory is called as ``build()`` and returns an object honouring
+    :class:`harness.contracts.Task`, which the core asks what a model is given, what is scored,
+    which validation metric selects checkpoints, how predictions are saved and exported and how
+    folds are drawn. The built-in tasks register through this hook too. Every implementation is
+    called; names must be unique across plugins.
     """
 
 

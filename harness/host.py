@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 import pluggy
 
-from harness.contracts import DatasetTensors, Ensembler, ModelShape, Objective
+from harness.contracts import Ensembler, Task
 from harness.errors import BenchError
 from harness.plugins import make_plugin_manager
-from harness.registry import DatasetEntry, Entry, ModelEntry, Register, Registries
+from harness.registry import DatasetEntry, Entry, ModelEntry, Register, Registries, TaskEntry
 from harness.specs import RunSpec
 
 if TYPE_CHECKING:
@@ -25,6 +25,7 @@ _REGISTRATION_HOOKS = (
     ("bench_register_models", "model", ModelEntry),
     ("bench_register_objectives", "objective", Entry),
     ("bench_register_ensemblers", "ensembler", Entry),
+    ("bench_register_tasks", "task", TaskEntry),
 )
 
 
@@ -80,18 +81,24 @@ class Host:
         self.registries.datasets.get(name_or_path)  # raises with suggestions
         raise AssertionError("unreachable")
 
-    def dataset(self, name_or_path: str, config: Mapping[str, Any] | None = None) -> DatasetTensors:
+    def dataset(self, name_or_path: str, config: Mapping[str, Any] | None = None) -> Any:
         return self.load_dataset(name_or_path, config)[0]
 
-    def load_dataset(self, name_or_path: str, config: Mapping[str, Any] | None = None) -> tuple[DatasetTensors, dict]:
-        """The dataset and the merged config it was loaded with (what a run records)."""
+    def load_dataset(self, name_or_path: str, config: Mapping[str, Any] | None = None) -> tuple[Any, dict]:
+        """The dataset (DatasetTensors, EncodingData: what its task reads) and the merged config it
+        was loaded with (what a run records)."""
         entry, merged = self.resolve_dataset(name_or_path, config)
         data = entry.load()(merged)
-        if not isinstance(data, DatasetTensors):
-            raise BenchError(f"dataset '{entry.name}' (plugin {entry.plugin}) returned {type(data).__name__}, not DatasetTensors")
+        task_name = getattr(data, "task", None)
+        if not isinstance(task_name, str) or task_name not in self.registries.tasks:
+            raise BenchError(
+                f"dataset '{entry.name}' (plugin {entry.plugin}) returned {type(data).__name__} whose task "
+                f"{task_name!r} is not a registered task (known: {', '.join(self.registries.tasks.names())})"
+            )
+        self.task(task_name).check_data(data)
         return data, merged
 
-    def recorded_dataset(self, recorded: Mapping[str, Any], trained: str) -> DatasetTensors:
+    def recorded_dataset(self, recorded: Mapping[str, Any], trained: str) -> Any:
         """The dataset a record names (its ``dataset`` entry), refused if it no longer loads with the
         recorded checksum: saved predictions would not match its trials. ``trained`` says whose
         predictions they are ("run X was", "the runs were")."""
@@ -105,32 +112,68 @@ class Host:
 
     # -- components -------------------------------------------------------------------------
     def default_spec(self, model: str | None = None) -> RunSpec:
-        """The built-in run for ``model`` (default: the default model): its tuned trainer settings."""
+        """The built-in run for ``model`` (default: the default model): its tuned trainer settings
+        and its default objective where it names one."""
         spec = RunSpec()
         name = model or spec.model
-        return spec.with_overrides(model=name, train=dict(self.registries.models.get(name).train_defaults))
+        entry = self.registries.models.get(name)
+        spec = spec.with_overrides(model=name, train=dict(entry.train_defaults))
+        if entry.default_objective:  # e.g. an encoding model's augmentation, not NLB's default masking
+            spec = spec.with_overrides(objective=entry.default_objective)
+        return spec
 
-    def model(self, name: str, shape: ModelShape, config: Mapping[str, Any] | None = None) -> torch.nn.Module:
+    def task(self, name: str) -> Task:
+        """The registered task ``name``, built once per host."""
+        tasks = self.__dict__.setdefault("_tasks", {})
+        if name not in tasks:
+            entry = self.registries.tasks.get(name)
+            task = entry.load()()
+            if not isinstance(task, Task):
+                raise BenchError(f"task '{name}' (plugin {entry.plugin}) does not honour the Task contract (harness.contracts.Task)")
+            tasks[name] = task
+        return tasks[name]
+
+    def task_of(self, data: Any) -> Task:
+        """The task ``data`` poses (its ``task`` field)."""
+        return self.task(data.task)
+
+    def check_serves(self, kind: str, name: str, task: str) -> Entry:
+        """The registry entry of ``kind`` ``name``, refused when it does not serve ``task``."""
+        entry = self.registries.by_kind(kind).get(name)
+        if task not in entry.tasks:
+            raise BenchError(
+                f"{kind} '{name}' serves {', '.join(entry.tasks)}, but the dataset's task is {task}: "
+                f"pick one that serves {task} (bench plugins lists them)"
+            )
+        return entry
+
+    def model(self, name: str, shape: Any, config: Mapping[str, Any] | None = None, task: str | None = None) -> torch.nn.Module:
+        """Build model ``name`` with its task's ``shape``; ``task`` (the dataset's) refuses a
+        model built for another task."""
         import torch
 
-        entry = self.registries.models.get(name)
+        entry = self.registries.models.get(name) if task is None else self.check_serves("model", name, task)
         model = entry.load()(shape, merged_config(entry, config))
         if not isinstance(model, torch.nn.Module):
             raise BenchError(f"model '{name}' (plugin {entry.plugin}) built {type(model).__name__}, not a torch.nn.Module")
         return model
 
-    def objective(self, name: str, data: DatasetTensors, config: Mapping[str, Any] | None = None) -> Objective:
-        entry = self.registries.objectives.get(name)
+    def objective(self, name: str, data: Any, config: Mapping[str, Any] | None = None) -> Any:
+        """Build objective ``name`` for ``data``; refused unless it serves the data's task and
+        honours that task's objective contract."""
+        entry = self.check_serves("objective", name, data.task)
         objective = entry.load()(data, merged_config(entry, config))
-        if not isinstance(objective, Objective):
+        contract = self.task_of(data).objective_contract
+        if not isinstance(objective, contract):
             raise BenchError(
-                f"objective '{name}' (plugin {entry.plugin}) does not honour the Objective contract "
-                "(n_prompts, eval_masks, training_batch, loss, inference_batch, eval_batch)"
+                f"objective '{name}' (plugin {entry.plugin}) does not honour the {contract.__name__} contract "
+                f"(harness.contracts.{contract.__name__})"
             )
         return objective
 
-    def ensembler(self, name: str, config: Mapping[str, Any] | None = None) -> Ensembler:
-        entry = self.registries.ensemblers.get(name)
+    def ensembler(self, name: str, config: Mapping[str, Any] | None = None, task: str | None = None) -> Ensembler:
+        """Build ensembler ``name``; ``task`` (the members' dataset's) refuses one built for another task."""
+        entry = self.registries.ensemblers.get(name) if task is None else self.check_serves("ensembler", name, task)
         ensembler = entry.load()(merged_config(entry, config))
         if not isinstance(ensembler, Ensembler):
             raise BenchError(f"ensembler '{name}' (plugin {entry.plugin}) has no combine(candidates, data)")

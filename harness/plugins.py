@@ -24,8 +24,9 @@ import pluggy
 
 from harness import ENTRY_POINT_GROUP, PROJECT_NAME, __version__, hookspecs
 
-#: Core plugins, always loaded: the built-in CLI commands.
+#: Core plugins, always loaded: the built-in tasks and CLI commands.
 DEFAULT_PLUGINS = (
+    "harness.tasks",
     "harness.commands.run",
     "harness.commands.plugins",
     "harness.commands.validate",

@@ -16,7 +16,7 @@ from typing import Any, Generic, TypeVar
 
 from harness.errors import BenchError, UnknownNameError
 
-KINDS = ("dataset", "model", "objective", "ensembler")
+KINDS = ("dataset", "model", "objective", "ensembler", "task")
 
 
 @dataclass(frozen=True)
@@ -85,6 +85,15 @@ class ModelEntry(Entry):
     train_defaults: Mapping[str, Any] = field(default_factory=dict)
     #: The objective ``bench run`` uses when none is given (e.g. an encoding model's augmentation).
     default_objective: str = ""
+
+
+@dataclass(frozen=True)
+class TaskEntry(Entry):
+    """A task family; its loader builds the :class:`harness.contracts.Task` object. ``tasks`` is
+    unused for it (a task serves itself)."""
+
+    #: The record metric its leaderboards rank by (shown before anything is built).
+    primary_metric: str = ""
 
 
 E = TypeVar("E", bound=Entry)
@@ -254,12 +263,13 @@ class Register:
 
 @dataclass
 class Registries:
-    """All four registries, built once per plugin manager."""
+    """One registry per component kind, built once per plugin manager."""
 
     datasets: Registry[DatasetEntry] = field(default_factory=lambda: Registry("dataset"))
     models: Registry[ModelEntry] = field(default_factory=lambda: Registry("model"))
     objectives: Registry[Entry] = field(default_factory=lambda: Registry("objective"))
     ensemblers: Registry[Entry] = field(default_factory=lambda: Registry("ensembler"))
+    tasks: Registry[TaskEntry] = field(default_factory=lambda: Registry("task"))
 
     def by_kind(self, kind: str) -> Registry:
         return {
@@ -267,4 +277,5 @@ class Registries:
             "model": self.models,
             "objective": self.objectives,
             "ensembler": self.ensemblers,
+            "task": self.tasks,
         }[kind]

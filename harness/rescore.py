@@ -13,9 +13,7 @@ from typing import Any
 
 from harness.errors import BenchError
 from harness.host import Host
-from harness.metrics import score
 from harness.results import predictions_path, record_metrics, write_record
-from harness.submission import load_predictions
 
 
 def rescore(host: Host, record: dict[str, Any], store: str | Path | None = None) -> list[str]:
@@ -26,8 +24,8 @@ def rescore(host: Host, record: dict[str, Any], store: str | Path | None = None)
             "bench run --folds (it reuses the finished folds)"
         )
     data = host.recorded_dataset(record["dataset"], f"run {record['run_id']} was")
-    predictions = load_predictions(predictions_path(record))
-    metrics = record_metrics(score(data, predictions))
+    task = host.task_of(data)
+    metrics = record_metrics(task.score(data, task.load_predictions(predictions_path(record))))
     added = [name for name in metrics if name not in record["metrics"]]
     if added:
         write_record({**record, "metrics": {**record["metrics"], **{name: metrics[name] for name in added}}}, store)

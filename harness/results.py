@@ -63,6 +63,9 @@ _OPTIONAL: dict[str, Any] = {
     # a run made by ``bench tune``: its study, the Optuna trial that ran it and the storage kind
     # ("sqlite", "postgresql", ...; never the URL, which may hold a password)
     "search": {"study": str, "trial": int, "storage": str},
+    # the task the run's dataset posed and what its leaderboard ranks by (records written before
+    # tasks existed have none: they are NLB co-smoothing runs, see :func:`record_task`)
+    "task": {"name": str, "primary_metric": str, "validation_metric": str},
 }
 _OPTIONAL_HYPERPARAMETERS: dict[str, Any] = {"chosen": dict}
 _METRIC_SCHEMA: dict[str, Any] = {
@@ -190,6 +193,20 @@ def record_header(manager: Any, torch_version: str | None) -> dict[str, Any]:
             "plugins": {info.distribution: info.version for info in load_report(manager).loaded if not info.builtin},
         },
     }
+
+
+#: The task of records written before records named one: every one of them is NLB co-smoothing.
+LEGACY_TASK = {"name": "nlb_cosmoothing", "primary_metric": "co-bps", "validation_metric": "val_co_bps"}
+
+
+def task_entry(task: Any) -> dict[str, Any]:
+    """The record's ``task`` key for a :class:`harness.contracts.Task`."""
+    return {"task": {"name": task.name, "primary_metric": task.primary_metric, "validation_metric": task.validation_metric}}
+
+
+def record_task(record: Mapping[str, Any]) -> dict[str, str]:
+    """The task a record's run posed: its ``task`` key, or NLB co-smoothing for older records."""
+    return dict(record.get("task") or LEGACY_TASK)
 
 
 def record_metrics(metrics: Mapping[str, Any]) -> dict[str, dict[str, Any]]:

@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.contracts import DatasetTensors
 from harness.home import runs_dir
 from harness.specs import RunSpec
 
@@ -17,7 +16,8 @@ class RunContext:
     run_id: str
     run_dir: Path
     device: str
-    data: DatasetTensors | None = None
+    #: The run's dataset as its task reads it (DatasetTensors, EncodingData), set once loaded.
+    data: Any = None
     #: Set by hooks or the trainer: free-form facts a plugin wants to keep with the run.
     extras: dict[str, Any] = field(default_factory=dict)
 
@@ -36,12 +36,9 @@ class RunContext:
 
     @property
     def best_loss_checkpoint(self) -> Path:
-        """The weights with the lowest training-objective loss on val (``best_checkpoint`` is best val co-bps)."""
+        """The weights with the lowest training-objective loss on val (``best_checkpoint`` is best on
+        the task's selection metric); tasks without a val loss write none."""
         return self.run_dir / "best_loss.pt"
-
-    @property
-    def predictions_path(self) -> Path:
-        return self.run_dir / "predictions.h5"
 
 
 def choose_device(requested: str | None) -> str:

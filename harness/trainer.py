@@ -1,14 +1,15 @@
-"""The uniform trainer: the only place that seeds RNGs, moves tensors and writes checkpoints.
+"""The uniform trainer: the only place that seeds RNGs, moves models and writes checkpoints.
 
-AdamW with linear warmup and cosine decay, gradient clipping, validation co-bps every epoch,
-early stopping on it, a wall-clock and an epoch budget, atomic checkpoints (best val co-bps, best
-val loss of the training objective, and last), and
-automatic resume: the same spec finds its run directory and continues from ``last.pt``.
+AdamW with linear warmup and cosine decay, gradient clipping, an EMA of the weights, validation
+every epoch on the metric the run's task selects by (val co-bps for NLB co-smoothing, val
+correlation for video encoding), early stopping on it, a wall-clock and an epoch budget, atomic
+checkpoints (best on the selection metric, best val loss of the training objective where the task
+has one, and last), and automatic resume: the same spec finds its run directory and continues
+from ``last.pt``.
 
-Two things any model or objective may use: a model's own loss terms (the AuxiliaryLosses
-contract: added to the objective's loss, logged per epoch as ``aux_<name>``) and sample
-validation (``TrainConfig.sample_validation``: held-in entries withheld from input and loss,
-their reconstruction logged per epoch as ``sv_bps``).
+What an epoch's batches are and how validation is computed is the task's
+:class:`harness.contracts.TrainingPlan`; a model's own loss terms (the AuxiliaryLosses contract)
+are added to the objective's loss here and logged per epoch as ``aux_<name>``.
 """
 
 from __future__ import annotations
@@ -23,10 +24,8 @@ import numpy as np
 import torch
 
 from harness.checkpoints import load_checkpoint, restore_rng_state, rng_state, save_checkpoint
-from harness.contracts import AuxiliaryLosses, DirectFit, Objective
-from harness.predict import cosmoothing_mask, make_batch, masked_bps, training_pool
+from harness.contracts import AuxiliaryLosses, DirectFit, TrainingPlan
 from harness.runs import RunContext
-from harness.sample_validation import SampleValidation
 from harness.specs import TrainConfig
 
 #: Called after each validation with (epoch, metrics) — the CLI's progress bar listens here.
@@ -37,7 +36,8 @@ EpochCallback = Callable[[int, dict[str, float]], None]
 class TrainOutcome:
     epochs: int
     best_epoch: int
-    best_val_co_bps: float
+    #: The best value of the plan's selection metric (``best_<metric>`` in the history).
+    best_value: float
     wall_seconds: float
     stopped_because: str
     resumed_from_epoch: int | None = None
@@ -67,16 +67,6 @@ def planned_epochs(config: TrainConfig, steps_per_epoch: int) -> int:
     return max(1, config.epochs)
 
 
-def validation_loss(model: torch.nn.Module, objective: Objective, batch) -> float:
-    """The training objective's loss on the val trials, under the same masks every epoch (drawn
-    from a generator of its own, so the training draws are untouched): the second checkpoint
-    criterion AE Studio kept beside val co-bps."""
-    model.eval()
-    with torch.no_grad():
-        masked = objective.training_batch(batch, torch.Generator().manual_seed(0))
-        return float(objective.loss(model(masked.inputs, masked.prompt), masked))
-
-
 def fit_direct(run: RunContext, model: torch.nn.Module) -> TrainOutcome:
     """Closed-form baselines: fit, then keep the fitted weights as the best checkpoint."""
     assert isinstance(model, DirectFit) and run.data is not None
@@ -90,19 +80,20 @@ def fit_direct(run: RunContext, model: torch.nn.Module) -> TrainOutcome:
 def train(
     run: RunContext,
     model: torch.nn.Module,
-    objective: Objective,
+    plan: TrainingPlan,
     config: TrainConfig,
     generator: torch.Generator,
     on_epoch: EpochCallback | None = None,
 ) -> TrainOutcome:
-    """Train ``model`` with ``objective`` on ``run.data``; resume from ``run.last_checkpoint``."""
-    data = run.data
-    assert data is not None
+    """Train ``model`` on the steps of ``plan`` (its task's); resume from ``run.last_checkpoint``.
+
+    The best checkpoint follows ``plan.selection_metric``; its running best is logged and
+    checkpointed as ``best_<metric>`` (``best_val_co_bps`` for NLB, as in every older run).
+    """
     device = run.device
     model.to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    pool, labelled = training_pool(data, config.heldin_only_trials)
-    steps_per_epoch = max(1, math.ceil(pool.n_trials / config.batch_size))
+    steps_per_epoch = plan.steps_per_epoch
     epochs = planned_epochs(config, steps_per_epoch)
     total_steps = steps_per_epoch * epochs
     warmup_steps = steps_per_epoch * config.warmup_epochs
@@ -113,8 +104,10 @@ def train(
 
         averaged = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(config.ema_decay), use_buffers=True)
     evaluated = model if averaged is None else averaged.module
+    selection, sign = plan.selection_metric, (1.0 if plan.higher_is_better else -1.0)
+    best_key = f"best_{selection}"
 
-    start_epoch, best, best_epoch, elapsed, history, resumed = 0, -math.inf, -1, 0.0, [], None
+    start_epoch, best, best_epoch, elapsed, history, resumed = 0, -math.inf * sign, -1, 0.0, [], None
     best_loss = math.inf
     if run.last_checkpoint.exists():
         state = load_checkpoint(run.last_checkpoint, device)
@@ -126,34 +119,18 @@ def train(
             averaged.load_state_dict(state["averaged"])
         restore_rng_state(state["rng"])
         start_epoch = resumed = int(state["epoch"]) + 1
-        best, best_epoch = float(state["best_val_co_bps"]), int(state["best_epoch"])
+        best, best_epoch = float(state[best_key]), int(state["best_epoch"])
         elapsed, history = float(state["elapsed"]), list(state["history"])
         best_loss = float(state.get("best_val_loss", math.inf))  # absent in checkpoints of older runs
 
-    val_batch = make_batch(data.val, np.arange(data.val.n_trials), data, device)
-    val_mask = cosmoothing_mask(val_batch)
     auxiliary = model if isinstance(model, AuxiliaryLosses) else None
-    sample_validation = None
-    if config.sample_validation:
-        sample_validation = SampleValidation(config.sample_validation, pool.n_trials, data.n_bins, data.n_heldin, run.spec.seed)
     budget = None if config.max_minutes is None else config.max_minutes * 60.0
     stopped = "epoch budget"
     epoch = start_epoch - 1
     clock = time.perf_counter() - elapsed
     for epoch in range(start_epoch, epochs):
-        model.train()
-        order = torch.randperm(pool.n_trials, generator=generator).numpy()
         losses, terms = [], {}
-        for number, start in enumerate(range(0, len(order), config.batch_size)):
-            index = order[start : start + config.batch_size]
-            masked = objective.training_batch(make_batch(pool, index, data, device), generator)
-            if sample_validation is not None:
-                sample_validation.withhold(masked, index)
-            unlabelled = torch.as_tensor(~labelled[index], device=device)
-            if unlabelled.any():  # held-in-only trials: their held-out and forward targets are unknown
-                masked.loss_mask[unlabelled, :, data.n_heldin :] = False
-                masked.loss_mask[unlabelled, data.n_bins :, :] = False
-            loss = objective.loss(model(masked.inputs, masked.prompt), masked)
+        for number, loss in enumerate(plan.epoch(model, generator)):
             losses.append(loss.item())
             if auxiliary is not None:  # the model's own terms, already weighted and ramped by it
                 for name, term in auxiliary.auxiliary_losses(epoch * steps_per_epoch + number, total_steps).items():
@@ -170,25 +147,25 @@ def train(
         last_epoch = epoch == epochs - 1
         if (epoch + 1) % max(1, config.eval_every) and not last_epoch:
             continue
-        val_co_bps = masked_bps(evaluated, objective.inference_batch, val_batch, val_mask)
+        validated = plan.validate(evaluated)
         metrics = {
             "train_loss": float(np.mean(losses)),
-            "val_co_bps": val_co_bps,
+            selection: validated[selection],
             "lr": scheduler.get_last_lr()[0],
             "elapsed": time.perf_counter() - clock,
             "epochs_planned": epochs,
             **{f"aux_{name}": float(np.mean(values)) for name, values in terms.items()},
+            **{key: value for key, value in validated.items() if key not in (selection, "val_loss")},
         }
-        if sample_validation is not None:
-            metrics["sv_bps"] = sample_validation.bps(evaluated, objective.inference_batch, pool, data, device)
-        if val_co_bps > best:
-            best, best_epoch = val_co_bps, epoch
+        if sign * validated[selection] > sign * best:
+            best, best_epoch = validated[selection], epoch
             save_checkpoint({"model": evaluated.state_dict(), "epoch": epoch, "run_id": run.run_id}, run.best_checkpoint)
-        metrics["best_val_co_bps"] = best
-        metrics["val_loss"] = validation_loss(evaluated, objective, val_batch)
-        if metrics["val_loss"] < best_loss:
-            best_loss = metrics["val_loss"]
-            save_checkpoint({"model": evaluated.state_dict(), "epoch": epoch, "run_id": run.run_id}, run.best_loss_checkpoint)
+        metrics[best_key] = best
+        if "val_loss" in validated:
+            metrics["val_loss"] = validated["val_loss"]
+            if metrics["val_loss"] < best_loss:
+                best_loss = metrics["val_loss"]
+                save_checkpoint({"model": evaluated.state_dict(), "epoch": epoch, "run_id": run.run_id}, run.best_loss_checkpoint)
         history.append({"epoch": float(epoch), **metrics})
         elapsed = time.perf_counter() - clock
         extra = {} if averaged is None else {"averaged": averaged.state_dict()}
@@ -201,7 +178,7 @@ def train(
                 "generator": generator.get_state(),
                 "rng": rng_state(),
                 "epoch": epoch,
-                "best_val_co_bps": best,
+                best_key: best,
                 "best_epoch": best_epoch,
                 "best_val_loss": best_loss,
                 "elapsed": elapsed,
@@ -213,7 +190,7 @@ def train(
         if on_epoch is not None:
             on_epoch(epoch, metrics)
         if config.patience and epoch - best_epoch >= config.patience:
-            stopped = f"early stop: no better val co-bps for {config.patience} epochs"
+            stopped = f"early stop: no better {plan.selection_label} for {config.patience} epochs"
             break
         if budget is not None and elapsed >= budget:
             stopped = f"time budget of {config.max_minutes:g} min"
@@ -221,7 +198,7 @@ def train(
     return TrainOutcome(
         epochs=epoch + 1,
         best_epoch=best_epoch,
-        best_val_co_bps=best,
+        best_value=best,
         wall_seconds=time.perf_counter() - clock,
         stopped_because=stopped,
         resumed_from_epoch=resumed,

@@ -85,16 +85,19 @@ def submit_command(
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Submission file (default: <run id>-submission.h5).")] = None,
     store: StoreOption = None,
 ) -> None:
-    """Write a run's predictions as an NLB/EvalAI submission file."""
+    """Write a run's predictions in its task's submission layout: an NLB/EvalAI h5 file for NLB
+    co-smoothing; for video encoding a folder with one file per mouse of the eval trials' ids,
+    neuron ids and predictions (the Sensorium 2023 competition's layout)."""
     from harness.results import find_record, predictions_path
-    from harness.submission import load_predictions, write_submission
 
+    host = cli_state(ctx).host
     record = find_record(run_id, store)
-    data = cli_state(ctx).host.recorded_dataset(record["dataset"], f"run {record['run_id']} was")
-    predictions = load_predictions(predictions_path(record))
-    output = output if output is not None else Path(f"{record['run_id']}-submission.h5")
-    shapes = write_submission(data, predictions, output)
-    console.print(f"wrote {output}: group '{data.submission_name}' from run {record['run_id']}")
+    data = host.recorded_dataset(record["dataset"], f"run {record['run_id']} was")
+    task = host.task_of(data)
+    predictions = task.load_predictions(predictions_path(record))
+    output = output if output is not None else Path(f"{record['run_id']}-submission{task.submission_suffix}")
+    shapes = task.write_submission(data, predictions, output)
+    console.print(f"wrote {output}: {task.submission_description(data)} from run {record['run_id']}")
     for name, shape in shapes.items():
         console.print(f"  {name} {shape} float32")
 

@@ -101,10 +101,15 @@ def run_command(
         return
 
     def run_fold(one: RunSpec) -> dict:
+        from harness.results import record_task
+
         console.print(f"[bold]fold {one.fold} of {one.folds}[/]")
         record = run_one(one)
-        value = record["metrics"].get("val_co_bps", {}).get("value")
-        console.print(f"fold {one.fold}: val co-bps {'n/a' if value is None else f'{value:.4f}'} on its own {record['metrics']['val_co_bps']['n_trials']} trials")
+        validation = record_task(record)["validation_metric"]
+        metric = record["metrics"].get(validation, {})
+        value = metric.get("value")
+        label = "val co-bps" if validation == "val_co_bps" else validation
+        console.print(f"fold {one.fold}: {label} {'n/a' if value is None else f'{value:.4f}'} on its own {metric.get('n_trials', 0)} trials")
         return record
 
     print_record(cross_validate(host, spec, rerun=rerun, ensembler=fold_ensembler, run_fold=run_fold))
@@ -114,6 +119,7 @@ def print_record(record: dict) -> None:
     """The record as a compact table (metric, value, split, trials): each distinct note is printed
     once below it as a numbered footnote, so no row wraps."""
     from harness.leaderboard import ordered_metrics
+    from harness.results import record_task
 
     table = Table(title=f"{record['run_id']}", title_justify="left")
     table.add_column("metric")
@@ -133,19 +139,42 @@ def print_record(record: dict) -> None:
     console.print(table)
     for number, note in enumerate(notes, start=1):
         console.print(f"[dim]\\[{number}] {escape(note)}[/]")
-    headline = record["metrics"].get("co-bps") or record["metrics"].get("val_co_bps")
+    task = record_task(record)
+    primary = task["primary_metric"]
+    headline = record["metrics"].get(primary) or record["metrics"].get(task["validation_metric"])
     if headline and headline["value"] is not None:
-        console.print(f"co-bps: {headline['value']:.4f} ({headline['split']} split, {headline['n_trials']} trials)")
+        console.print(f"{primary}: {headline['value']:.4f} ({headline['split']} split, {headline['n_trials']} trials)")
+    for name in task_headlines(record):
+        line = record["metrics"][name]
+        console.print(f"{name}: {line['value']:.4f} ({line['split']} split, {line['n_trials']} trials)")
     folds = record.get("folds")
     if folds:
-        per_fold = ", ".join("n/a" if v is None else f"{v:.4f}" for v in folds["per_fold"].get("co-bps", []))
-        spread = folds["spread"].get("co-bps")
-        console.print(f"per fold co-bps: {per_fold}" + ("" if spread is None else f" (sd {spread:.4f})"))
+        per_fold = ", ".join("n/a" if v is None else f"{v:.4f}" for v in folds["per_fold"].get(primary, []))
+        spread = folds["spread"].get(primary)
+        console.print(f"per fold {primary}: {per_fold}" + ("" if spread is None else f" (sd {spread:.4f})"))
     console.print(f"run dir: {record['paths']['run_dir']}")
 
 
+def task_headlines(record: dict) -> list[str]:
+    """Metrics printed under the primary one: its oracle (the ceiling a synthetic dataset knows)
+    and the share of it reached, where the record has them."""
+    primary = record_task_primary(record)
+    return [name for name in (f"oracle {primary}", "% of oracle") if (record["metrics"].get(name) or {}).get("value") is not None]
+
+
+def record_task_primary(record: dict) -> str:
+    from harness.results import record_task
+
+    return record_task(record)["primary_metric"]
+
+
+def selection_metric(metrics: dict[str, float]) -> str:
+    """The metric a run selects checkpoints by: the one the trainer logs a ``best_`` twin of."""
+    return next((key for key in metrics if f"best_{key}" in metrics), "val_co_bps")
+
+
 class _LiveProgress:
-    """A rich progress bar with the live loss and validation co-bps."""
+    """A rich progress bar with the live loss and the validation metric (val co-bps for NLB)."""
 
     def __init__(self, spec: RunSpec, enabled: bool):
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -155,12 +184,12 @@ class _LiveProgress:
             TextColumn("[bold]{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
-            TextColumn("loss {task.fields[loss]}  val co-bps {task.fields[bps]}  best {task.fields[best]}"),
+            TextColumn("loss {task.fields[loss]}  {task.fields[metric]} {task.fields[bps]}  best {task.fields[best]}"),
             TimeElapsedColumn(),
             console=console,
             disable=not enabled,
         )
-        self.task = self.progress.add_task(f"{spec.model}/{spec.objective}", total=spec.train.epochs, loss="-", bps="-", best="-")
+        self.task = self.progress.add_task(f"{spec.model}/{spec.objective}", total=spec.train.epochs, loss="-", metric="val co-bps", bps="-", best="-")
 
     def __enter__(self) -> _LiveProgress:
         self.progress.__enter__()
@@ -170,13 +199,15 @@ class _LiveProgress:
         self.progress.__exit__(*exc)
 
     def update(self, epoch: int, metrics: dict[str, float]) -> None:
+        selection = selection_metric(metrics)
         self.progress.update(
             self.task,
             total=metrics.get("epochs_planned"),
             completed=epoch + 1,
             loss=f"{metrics['train_loss']:.4f}",
-            bps=f"{metrics['val_co_bps']:.4f}",
-            best=f"{metrics['best_val_co_bps']:.4f}",
+            metric="val co-bps" if selection == "val_co_bps" else selection.replace("_", " "),
+            bps=f"{metrics[selection]:.4f}",
+            best=f"{metrics[f'best_{selection}']:.4f}",
         )
 
     def say(self, message: str) -> None:

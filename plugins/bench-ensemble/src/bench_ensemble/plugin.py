@@ -15,6 +15,8 @@ def bench_register_ensemblers(register) -> None:
     register(
         "mean",
         "bench_ensemble.mean:build",
-        description="mean of the candidates' rates (optionally the top N by val co-bps)",
+        description="mean of the candidates' predictions (optionally the top N by val co-bps, NLB only)",
         defaults=DEFAULTS,
+        # averaging is task-neutral; ranking by val co-bps (top > 0) is NLB co-smoothing's alone
+        tasks=("nlb_cosmoothing", "video_encoding"),
     )
