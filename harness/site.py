@@ -20,7 +20,6 @@ from harness.fewshot import FEWSHOT_K
 from harness.fewshot import definition as fewshot_definition
 from harness.fewshot import metric_name as fewshot_metric_name
 from harness.leaderboard import (
-    PRIMARY_METRIC,
     REGENERATE,
     Board,
     Row,
@@ -152,7 +151,7 @@ def render_board(board: Board, has_plot: bool) -> bytes:
     body = [
         f"<h1>{_e(board.name)} ({board.bin_size_ms} ms bins)</h1>",
         f"<p>{len(board.records)} run records, data checksum <code>{_e(board.checksum)}</code>. Mean ± sd over seeds; "
-        f"ranked by {PRIMARY_METRIC}; the smoothing baseline is listed first when present. ↑: higher is better, ↓: lower "
+        f"ranked by {board.primary}; the smoothing baseline is listed first when present. ↑: higher is better, ↓: lower "
         "is better. K-fold rows: pooled over every labelled trial ± sd over folds, ranked separately before single-split "
         "rows. “2 ≈ 1”: closer to the row ranked 1 than their spread, so that order is within noise. Click a column "
         "header to sort by it.</p>",
@@ -177,8 +176,8 @@ def render_board(board: Board, has_plot: bool) -> bytes:
     body += ["</tbody>", "</table></div>"]
     if has_plot:
         body += [
-            f"<h2>{PRIMARY_METRIC} against train time</h2>",
-            f'<img id="plot" src="{_e(board.key)}.png" alt="{PRIMARY_METRIC} against train time, one point per row">',
+            f"<h2>{board.primary} against train time</h2>",
+            f'<img id="plot" src="{_e(board.key)}.png" alt="{board.primary} against train time, one point per row">',
         ]
 
     if columns.objective:
@@ -293,24 +292,26 @@ def render_index(boards: Sequence[Board]) -> bytes:
     body = ["<h1>Leaderboards</h1>"]
     if not boards:
         return _page("Leaderboards", body + ["<p>No run records yet.</p>"])
+    primaries = sorted({board.primary for board in boards})
+    one_primary = primaries[0] if len(primaries) == 1 else None  # NLB boards alone: "co-bps" heads the column
     body += [
         '<table class="sortable" id="datasets">',
         "<thead><tr>"
         + _header("Dataset", "text")
         + _header("Bins (ms)", "number", higher=False)
         + _header("Runs", "number")
-        + _header("Best by co-bps", "text")
-        + _header("co-bps ↑", "number")
+        + _header(f"Best by {one_primary}" if one_primary else "Best by its primary metric", "text")
+        + _header(f"{one_primary} ↑" if one_primary else "Value", "number")
         + "</tr></thead>",
         "<tbody>",
     ]
     for board in boards:
         best = [row for row, rank in _rank_rows(board.rows) if rank == 1]
-        value = best[0].mean(PRIMARY_METRIC) if best else None
+        value = best[0].mean(board.primary) if best else None
         body.append(
             f'<tr><td><a href="{_e(board.key)}.html">{_e(board.name)}</a></td><td class="num" data-value="{board.bin_size_ms}">{board.bin_size_ms}</td>'
             f'<td class="num" data-value="{len(board.records)}">{len(board.records)}</td><td>{_e(", ".join(r.label for r in best) or "—")}</td>'
-            f'<td class="num" data-value="{"" if value is None else f"{value:.6g}"}">{"—" if value is None else f"{value:.4f}"}</td></tr>'
+            f'<td class="num" data-value="{"" if value is None else f"{value:.6g}"}">{"—" if value is None else f"{value:.4f}"}{"" if one_primary or value is None else f" ({_e(board.primary)})"}</td></tr>'
         )
     body += ["</tbody>", "</table>"]
     return _page("Leaderboards", body)
