@@ -25,6 +25,17 @@ import pytest
 from harness import hookimpl
 from harness.contracts import Batch, DatasetTensors, MaskedBatch, ModelShape, Predictions, Split, SplitRates, content_checksum
 
+from harness.testing_encoding import (  # noqa: F401 - the kit's encoding section, re-exported
+    TINY_ENCODING_DATASET,
+    EncodingModelContract,
+    EncodingObjectiveContract,
+    PoissonEncodingObjective,
+    TinyEncodingPlugin,
+    make_tiny_encoding_data,
+    reference_encoding_model,
+    window_batch,
+)
+
 TINY_DATASET = "bench-tiny"
 
 
@@ -125,11 +136,12 @@ class KitComponentsPlugin:
 
 
 def kit_host(*extra_plugins: object):
-    """A fresh Host with the installed plugins, the kit's tiny dataset and ``extra_plugins``."""
+    """A fresh Host with the installed plugins, the kit's tiny datasets (NLB and encoding, with
+    the encoding reference model and objective) and ``extra_plugins``."""
     from harness.host import Host
     from harness.plugins import make_plugin_manager
 
-    return Host(make_plugin_manager(extra_plugins=(TinyDatasetPlugin(), *extra_plugins)))
+    return Host(make_plugin_manager(extra_plugins=(TinyDatasetPlugin(), TinyEncodingPlugin(), *extra_plugins)))
 
 
 def tensor_batch(split: Split, data: DatasetTensors) -> Batch:
@@ -206,6 +218,11 @@ def bench_kit_host():
 @pytest.fixture(scope="session")
 def bench_tiny_dataset() -> DatasetTensors:
     return make_tiny_dataset()
+
+
+@pytest.fixture(scope="session")
+def bench_tiny_encoding_data():
+    return make_tiny_encoding_data()
 
 
 class _KitFixtures:
