@@ -224,7 +224,10 @@ def test_an_encoding_run_end_to_end_through_bench_run(bench_home, capsys):
     from harness.encoding_io import load_predictions
     from harness.testing import TINY_ENCODING_DATASET, kit_host
 
-    code = main(["run", "--dataset", TINY_ENCODING_DATASET, "--model", "kit-encoder", "--epochs", "3", "--batch-size", "4", "--no-progress"], host=kit_host())
+    code = main(
+        ["run", "--dataset", TINY_ENCODING_DATASET, "--model", "kit-encoder", "--epochs", "3", "--batch-size", "4", "--set", "train.ema_decay=0.9", "--no-progress"],
+        host=kit_host(),
+    )
     out = capsys.readouterr().out
     assert code == 0, out
     (record,) = [json.loads(p.read_text()) for p in (bench_home / "results").glob("*.json")]
@@ -243,6 +246,8 @@ def test_an_encoding_run_end_to_end_through_bench_run(bench_home, capsys):
     assert f"oracle single-trial correlation: {metrics['oracle single-trial correlation']['value']:.4f}" in out
     predictions = load_predictions(record["paths"]["predictions"])
     assert record["paths"]["predictions"].endswith("predictions.npz") and set(predictions.responses) == {"mouse0", "mouse1"}
+    assert main(["data", "info", TINY_ENCODING_DATASET], host=kit_host()) == 0
+    assert "2 mice, 24 train / 8 val / 8 eval trials, 10 neurons" in capsys.readouterr().out
 
 
 def test_encoding_folds_ensemble_and_leaderboard_by_the_nlb_commands(bench_home, tmp_path, capsys):

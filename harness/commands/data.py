@@ -82,6 +82,12 @@ def info_command(
     """Load a dataset and show its splits, units, regions and, with ground truth, the oracle scores."""
     host = cli_state(ctx).host
     data = host.dataset(name, {} if bin_size_ms is None else {"bin_size_ms": bin_size_ms})
+    if not isinstance(data, DatasetTensors):  # another task's data (EncodingData): its task describes it
+        console.print(host.task_of(data).describe(data))
+        console.print(f"task: {data.task}; checksum {data.checksum[:12]}; source: {data.source}")
+        for note in data.notes:
+            console.print(f"note: {note}")
+        return
     table = Table(title=f"{data.name} ({data.bin_size_ms} ms bins, checksum {data.checksum[:12]})")
     for column in ("split", "trials", "held-in", "held-out", "forward", "behaviour", "conditions", "true rates"):
         table.add_column(column)
