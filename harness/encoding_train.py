@@ -4,8 +4,10 @@ Batches are random ``window``-frame windows of one mouse's train trials at a tim
 gives one window per epoch; the mice's batches interleaved in a random order), video and
 behaviour normalised with the train split's statistics. Whole trials are predicted by sliding
 windows: each frame by the window that ends at it, the frames before the first full window by
-the first window. Validation is the single-trial correlation on val, computed from those
-predictions exactly as :func:`predict_split` makes them for scoring.
+the first window. Validation each epoch is the single-trial correlation on val, from windows
+half a window apart (each predicting the frames since the previous one ended: the frame-by-frame
+slide costs ``window`` times the frames, too much to repeat every epoch); the record scores the
+frame-by-frame predictions.
 """
 
 from __future__ import annotations
@@ -99,6 +101,10 @@ class EncodingPlan:
         check_window(data, window)
         self.data, self.objective, self.window, self.batch_size, self.device = data, objective, window, batch_size, device
         self.norms = [Normalisation.of(mouse.train) for mouse in data.mice]
+        #: Each epoch's val windows step this many frames (window / 2): the sliding prediction of
+        #: every frame (stride 1) costs ``window`` forward frames per frame, too much to repeat
+        #: every epoch; the record's scores use stride 1.
+        self.validation_stride = max(1, window // 2)
         self.steps_per_epoch = sum(max(1, math.ceil(mouse.train.n_trials / batch_size)) for mouse in data.mice)
 
     def epoch(self, model: torch.nn.Module, generator: torch.Generator) -> Iterator[torch.Tensor]:
@@ -118,7 +124,7 @@ class EncodingPlan:
     def validate(self, model: torch.nn.Module) -> dict[str, float]:
         predicted, targets = [], []
         for index, mouse in enumerate(self.data.mice):
-            predicted.append(predict_split(model, mouse.val, self.norms[index], self.window, index, self.device))
+            predicted.append(predict_split(model, mouse.val, self.norms[index], self.window, index, self.device, self.validation_stride))
             targets.append(mouse.val)
         return {"val_correlation": pooled_correlation(predicted, targets, self.data.skip_frames)}
 
@@ -129,9 +135,23 @@ def pooled_correlation(predicted: list[np.ndarray], splits: list[EncodingSplit],
     return float(np.mean(np.concatenate(per_neuron)))
 
 
+def window_starts(length: int, window: int, stride: int = 1) -> np.ndarray:
+    """Starts of the windows that cover a trial of ``length`` frames, every ``stride`` frames,
+    the last one ending at the trial's last frame."""
+    starts = list(range(0, length - window + 1, stride))
+    if starts[-1] != length - window:
+        starts.append(length - window)
+    return np.asarray(starts, dtype=np.int64)
+
+
 @torch.no_grad()
-def predict_split(model: torch.nn.Module, split: EncodingSplit, norm: Normalisation, window: int, mouse: int, device: str) -> np.ndarray:
-    """Responses (R, T, N) of every trial by sliding windows; padding frames are zero."""
+def predict_split(model: torch.nn.Module, split: EncodingSplit, norm: Normalisation, window: int, mouse: int, device: str, stride: int = 1) -> np.ndarray:
+    """Responses (R, T, N) of every trial by sliding windows; padding frames are zero.
+
+    With ``stride`` 1 each frame is predicted by the window that ends at it, and the frames
+    before the first full window by the first window. A larger stride (the per-epoch validation's,
+    ``stride`` times cheaper) lets each window predict the frames since the previous one ended.
+    """
     model.eval()
     n_trials, n_frames = split.video.shape[:2]
     out: np.ndarray | None = None
@@ -141,15 +161,16 @@ def predict_split(model: torch.nn.Module, split: EncodingSplit, norm: Normalisat
             batch = _windows(split, norm, np.zeros(1, dtype=np.int64) + trial, np.zeros(1, dtype=np.int64), min(window, n_frames), mouse, device, False)
             frames = model(batch.video, batch.behavior, mouse)[0, :length].double().cpu().numpy()
         else:
-            starts = np.arange(length - window + 1)
-            pieces = []
+            starts = window_starts(length, window, stride)
+            pieces, covered = [], 0  # frames [0, covered) are predicted
             for first in range(0, len(starts), PREDICT_BATCH):
                 chunk = starts[first : first + PREDICT_BATCH]
                 batch = _windows(split, norm, np.full(len(chunk), trial), chunk, window, mouse, device, False)
-                output = model(batch.video, batch.behavior, mouse)
-                if first == 0:  # the first window also predicts the frames before it ends
-                    pieces.append(output[0, : window - 1].double().cpu().numpy())
-                pieces.append(output[:, -1].double().cpu().numpy())
+                output = model(batch.video, batch.behavior, mouse).double().cpu().numpy()
+                for start, predicted in zip(chunk, output):
+                    end = int(start) + window
+                    pieces.append(predicted[covered - int(start) :])
+                    covered = end
             frames = np.concatenate(pieces, axis=0)
         if out is None:
             out = np.zeros((n_trials, n_frames, frames.shape[1]), dtype=np.float32)

@@ -288,3 +288,16 @@ def test_encoding_folds_ensemble_and_leaderboard_by_the_nlb_commands(bench_home,
     assert "rank by single-trial correlation (↑)" in board and "poisson loss ↓" in header
     assert "Best by single-trial correlation" in (tmp_path / "boards" / "index.md").read_text()
     assert "single-trial correlation ↑" in (tmp_path / "boards" / "site" / f"{TINY_ENCODING_DATASET}.html").read_text()
+
+
+def test_a_strided_slide_covers_every_frame_once(data):
+    from harness.encoding_train import Normalisation, predict_split, window_starts
+
+    assert window_starts(20, 8, 4).tolist() == [0, 4, 8, 12]
+    assert window_starts(21, 8, 4).tolist() == [0, 4, 8, 12, 13]
+    mouse = data.mice[1]
+    predicted = predict_split(FramePosition((6, 4)), mouse.val, Normalisation.of(mouse.train), 8, 1, "cpu", stride=4)
+    for trial, length in enumerate(mouse.val.lengths):
+        positions = predicted[trial, :length, 0]
+        assert (positions[:8] == np.arange(1, 9)).all()  # the first window, then each later window's new frames
+        assert (positions[8:] > 8 - 4).all() and positions[length - 1] == 8
