@@ -88,3 +88,11 @@ def test_records_without_a_task_are_nlb_cosmoothing():
 
     assert record_task({})["primary_metric"] == "co-bps"
     assert record_task({"task": {"name": "video_encoding", "primary_metric": "single-trial correlation", "validation_metric": "val_correlation"}})["name"] == ENCODING_TASK
+
+
+def test_validate_refuses_a_model_and_objective_of_different_tasks(tmp_path, capsys):
+    spec = tmp_path / "mixed.yaml"
+    spec.write_text(f"version: 1\ndataset: {TINY_ENCODING_DATASET}\nmodel: kit-encoder\nobjective: kit-cosmoothing\n")
+    code = main(["validate", str(spec)], host=kit_host(KitComponentsPlugin()))
+    assert code != 0
+    assert "objective 'kit-cosmoothing' serves nlb_cosmoothing, but model 'kit-encoder' serves video_encoding" in capsys.readouterr().out

@@ -33,6 +33,13 @@ def check_spec(host: Host, spec: RunSpec, source: str) -> None:
             if option not in entry.defaults:
                 known = ", ".join(sorted(entry.defaults)) or "none"
                 raise SpecError(source, f"{key}_config.{option}", f"{key} '{name}' has no such option. Known options: {known}")
+    if spec.objective is not None:  # nothing is loaded here, so the dataset's task is checked when it runs
+        model_tasks = host.registries.models.get(spec.model).tasks
+        objective_tasks = host.registries.objectives.get(spec.objective).tasks
+        if not set(model_tasks) & set(objective_tasks):
+            raise SpecError(
+                source, "objective", f"objective '{spec.objective}' serves {', '.join(objective_tasks)}, but model '{spec.model}' serves {', '.join(model_tasks)}"
+            )
     try:
         host.resolve_dataset(spec.dataset, spec.dataset_config)
     except BenchError as error:
