@@ -136,12 +136,12 @@ class KitComponentsPlugin:
 
 
 def kit_host(*extra_plugins: object):
-    """A fresh Host with the installed plugins, the kit's tiny datasets (NLB and encoding, with
-    the encoding reference model and objective) and ``extra_plugins``."""
+    """A fresh Host with the installed plugins, the kit's tiny dataset and ``extra_plugins``
+    (``TinyEncodingPlugin()`` adds the tiny encoding dataset, model and objective)."""
     from harness.host import Host
     from harness.plugins import make_plugin_manager
 
-    return Host(make_plugin_manager(extra_plugins=(TinyDatasetPlugin(), TinyEncodingPlugin(), *extra_plugins)))
+    return Host(make_plugin_manager(extra_plugins=(TinyDatasetPlugin(), *extra_plugins)))
 
 
 def tensor_batch(split: Split, data: DatasetTensors) -> Batch:

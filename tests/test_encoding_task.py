@@ -222,11 +222,11 @@ def test_an_encoding_run_end_to_end_through_bench_run(bench_home, capsys):
 
     from harness.cli import main
     from harness.encoding_io import load_predictions
-    from harness.testing import TINY_ENCODING_DATASET, kit_host
+    from harness.testing import TINY_ENCODING_DATASET, TinyEncodingPlugin, kit_host
 
     code = main(
         ["run", "--dataset", TINY_ENCODING_DATASET, "--model", "kit-encoder", "--epochs", "3", "--batch-size", "4", "--set", "train.ema_decay=0.9", "--no-progress"],
-        host=kit_host(),
+        host=kit_host(TinyEncodingPlugin()),
     )
     out = capsys.readouterr().out
     assert code == 0, out
@@ -246,7 +246,7 @@ def test_an_encoding_run_end_to_end_through_bench_run(bench_home, capsys):
     assert f"oracle single-trial correlation: {metrics['oracle single-trial correlation']['value']:.4f}" in out
     predictions = load_predictions(record["paths"]["predictions"])
     assert record["paths"]["predictions"].endswith("predictions.npz") and set(predictions.responses) == {"mouse0", "mouse1"}
-    assert main(["data", "info", TINY_ENCODING_DATASET], host=kit_host()) == 0
+    assert main(["data", "info", TINY_ENCODING_DATASET], host=kit_host(TinyEncodingPlugin())) == 0
     assert "2 mice, 24 train / 8 val / 8 eval trials, 10 neurons" in capsys.readouterr().out
 
 
@@ -256,9 +256,9 @@ def test_encoding_folds_ensemble_and_leaderboard_by_the_nlb_commands(bench_home,
     import json
 
     from harness.cli import main
-    from harness.testing import TINY_ENCODING_DATASET, kit_host
+    from harness.testing import TINY_ENCODING_DATASET, TinyEncodingPlugin, kit_host
 
-    host = kit_host()
+    host = kit_host(TinyEncodingPlugin())
     base = ["--dataset", TINY_ENCODING_DATASET, "--model", "kit-encoder", "--epochs", "2", "--batch-size", "4", "--no-progress"]
     assert main(["run", *base, "--folds", "2"], host=host) == 0, capsys.readouterr()
     out = capsys.readouterr().out

@@ -9,7 +9,7 @@ from harness import hookimpl
 from harness.cli import main
 from harness.contracts import COSMOOTHING_TASK, ENCODING_TASK, Task
 from harness.errors import BenchError
-from harness.testing import TINY_DATASET, TINY_ENCODING_DATASET, KitComponentsPlugin, kit_host
+from harness.testing import TINY_DATASET, TINY_ENCODING_DATASET, KitComponentsPlugin, TinyEncodingPlugin, kit_host
 
 
 class ToyTaskPlugin:
@@ -21,7 +21,7 @@ class ToyTaskPlugin:
 
 
 def test_builtin_tasks_register_through_the_hook_and_build_light():
-    host = kit_host()
+    host = kit_host(TinyEncodingPlugin())
     assert {COSMOOTHING_TASK, ENCODING_TASK} <= set(host.registries.tasks.names())
     assert host.registries.tasks.get(ENCODING_TASK).plugin == "harness.tasks"
     assert host.registries.tasks.get(ENCODING_TASK).primary_metric == "single-trial correlation"
@@ -44,7 +44,7 @@ def test_unknown_task_gets_suggestions():
 
 
 def test_the_dataset_picks_the_task():
-    host = kit_host()
+    host = kit_host(TinyEncodingPlugin())
     assert host.task_of(host.dataset(TINY_DATASET)).name == COSMOOTHING_TASK
     assert host.task_of(host.dataset(TINY_ENCODING_DATASET)).name == ENCODING_TASK
 
@@ -58,14 +58,14 @@ def test_the_dataset_picks_the_task():
     ],
 )
 def test_a_component_for_another_task_is_refused_in_one_line(bench_home, capsys, arguments, message):
-    code = main(["run", *arguments, "--epochs", "1", "--no-progress"], host=kit_host(KitComponentsPlugin()))
+    code = main(["run", *arguments, "--epochs", "1", "--no-progress"], host=kit_host(KitComponentsPlugin(), TinyEncodingPlugin()))
     err = capsys.readouterr().err
     assert code != 0 and message in err
     assert len([line for line in err.splitlines() if line.strip()]) == 1
 
 
 def test_an_ensembler_for_another_task_is_refused():
-    host = kit_host(KitComponentsPlugin())
+    host = kit_host(KitComponentsPlugin(), TinyEncodingPlugin())
     with pytest.raises(BenchError, match="ensembler 'kit-mean' serves nlb_cosmoothing, but the dataset's task is video_encoding"):
         host.ensembler("kit-mean", {}, task=ENCODING_TASK)
     assert host.ensembler("mean", {"top": 0}, task=ENCODING_TASK) is not None
@@ -75,12 +75,12 @@ def test_a_model_default_objective_is_used_without_objective():
     from harness.execute import resolve_objective
     from harness.specs import RunSpec
 
-    host = kit_host()
+    host = kit_host(TinyEncodingPlugin())
     spec = resolve_objective(host, RunSpec(dataset=TINY_ENCODING_DATASET, model="kit-encoder", objective=None))
     assert spec.objective == "kit-poisson"
     assert host.default_spec("kit-encoder").objective == "kit-poisson"
     with pytest.raises(BenchError, match="needs an --objective"):
-        resolve_objective(kit_host(KitComponentsPlugin()), RunSpec(dataset=TINY_DATASET, model="kit-linear", objective=None))
+        resolve_objective(kit_host(KitComponentsPlugin(), TinyEncodingPlugin()), RunSpec(dataset=TINY_DATASET, model="kit-linear", objective=None))
 
 
 def test_records_without_a_task_are_nlb_cosmoothing():
@@ -93,6 +93,6 @@ def test_records_without_a_task_are_nlb_cosmoothing():
 def test_validate_refuses_a_model_and_objective_of_different_tasks(tmp_path, capsys):
     spec = tmp_path / "mixed.yaml"
     spec.write_text(f"version: 1\ndataset: {TINY_ENCODING_DATASET}\nmodel: kit-encoder\nobjective: kit-cosmoothing\n")
-    code = main(["validate", str(spec)], host=kit_host(KitComponentsPlugin()))
+    code = main(["validate", str(spec)], host=kit_host(KitComponentsPlugin(), TinyEncodingPlugin()))
     assert code != 0
     assert "objective 'kit-cosmoothing' serves nlb_cosmoothing, but model 'kit-encoder' serves video_encoding" in capsys.readouterr().out
