@@ -433,12 +433,13 @@ class EncodingData:
     def n_behavior(self) -> int:
         return int(self.mice[0].train.behavior.shape[2])
 
-    def shape(self, window: int) -> EncodingShape:
+    def shape(self, window: int, predict_stride: int = 1) -> EncodingShape:
         return EncodingShape(
             n_neurons=tuple(mouse.n_neurons for mouse in self.mice),
             frame_shape=self.frame_shape,
             n_behavior=self.n_behavior,
             window=window,
+            predict_stride=predict_stride,
         )
 
 
@@ -451,6 +452,9 @@ class EncodingShape:
     frame_shape: tuple[int, int]
     n_behavior: int
     window: int
+    #: Frames between the windows that predict whole trials (the model config's optional
+    #: ``predict_stride``; 1: every frame by the window ending at it). Read by the task, not the model.
+    predict_stride: int = 1
 
     @property
     def n_mice(self) -> int:

@@ -1,7 +1,7 @@
 """The video-encoding task (Sensorium 2023): video and behaviour in, each mouse's responses out.
 
-A model gets ``window``-frame windows (the model config's ``window``, default 16) of one mouse at
-a time, normalised with the train split's statistics (harness.encoding_train); the trainer
+A model gets ``window``-frame windows (the model config's ``window``, default 16; whole trials
+are predicted by windows ``predict_stride`` frames apart, default 1) of one mouse at a time, normalised with the train split's statistics (harness.encoding_train); the trainer
 selects checkpoints and stops early on the single-trial correlation on val
 (``val_correlation``); whole trials are predicted by sliding windows, scored by
 :func:`harness.encoding_metrics.score_encoding`, saved as npz (harness.encoding_io) and
@@ -55,21 +55,21 @@ class EncodingTask:
         return {"name": data.name, "checksum": data.checksum, "bin_size_ms": int(round(1000 / data.frame_rate_hz)), "source": data.source}
 
     def model_shape(self, data: EncodingData, model_config: Mapping[str, Any], objective: Any):
-        from harness.encoding_train import check_window, window_of
+        from harness.encoding_train import check_window, predict_stride_of, window_of
 
         window = window_of(model_config)
         check_window(data, window)
-        return data.shape(window)
+        return data.shape(window, predict_stride_of(model_config, window))
 
     def training_plan(self, data: EncodingData, shape, objective, config, device: str, seed: int):
         from harness.encoding_train import EncodingPlan
 
-        return EncodingPlan(data, objective, shape.window, config.batch_size, device)
+        return EncodingPlan(data, objective, shape.window, config.batch_size, device, shape.predict_stride)
 
     def predict(self, model, shape, objective, data: EncodingData, device: str) -> EncodingPredictions:
         from harness.encoding_train import predict_all
 
-        return predict_all(model, data, shape.window, device)
+        return predict_all(model, data, shape.window, device, shape.predict_stride)
 
     def score(self, data: EncodingData, predictions: EncodingPredictions) -> dict[str, Any]:
         """The competition's metrics (:func:`harness.encoding_metrics.score_encoding`: single-trial

@@ -65,6 +65,15 @@ def window_of(model_config) -> int:
     return window
 
 
+def predict_stride_of(model_config, window: int) -> int:
+    """Frames between the windows that predict whole trials: the model config's
+    ``predict_stride`` where the model declares one, else 1 (each frame by the window ending at it)."""
+    stride = int(model_config.get("predict_stride", 1))
+    if not 1 <= stride <= window:
+        raise BenchError(f"model option predict_stride={stride}: expected 1 to the window ({window} frames)")
+    return stride
+
+
 def check_window(data: EncodingData, window: int) -> None:
     """Refuse a window longer than some train trial (it would train on padding frames)."""
     for mouse in data.mice:
@@ -97,14 +106,14 @@ class EncodingPlan:
     selection_label = "val correlation"
     higher_is_better = True
 
-    def __init__(self, data: EncodingData, objective, window: int, batch_size: int, device: str):
+    def __init__(self, data: EncodingData, objective, window: int, batch_size: int, device: str, predict_stride: int = 1):
         check_window(data, window)
         self.data, self.objective, self.window, self.batch_size, self.device = data, objective, window, batch_size, device
         self.norms = [Normalisation.of(mouse.train) for mouse in data.mice]
         #: Each epoch's val windows step this many frames (window / 2): the sliding prediction of
         #: every frame (stride 1) costs ``window`` forward frames per frame, too much to repeat
         #: every epoch; the record's scores use stride 1.
-        self.validation_stride = max(1, window // 2)
+        self.validation_stride = max(predict_stride, window // 2)
         self.steps_per_epoch = sum(max(1, math.ceil(mouse.train.n_trials / batch_size)) for mouse in data.mice)
 
     def epoch(self, model: torch.nn.Module, generator: torch.Generator) -> Iterator[torch.Tensor]:
@@ -180,15 +189,15 @@ def predict_split(model: torch.nn.Module, split: EncodingSplit, norm: Normalisat
     return out
 
 
-def predict_all(model: torch.nn.Module, data: EncodingData, window: int, device: str) -> EncodingPredictions:
+def predict_all(model: torch.nn.Module, data: EncodingData, window: int, device: str, stride: int = 1) -> EncodingPredictions:
     """Every split of every mouse, normalised with that mouse's train statistics: val and eval
-    frame by frame (what is scored and submitted), train with the half-window stride of the
-    per-epoch validation (no score reads train predictions; sliding over every train frame would
-    cost more than several epochs)."""
+    windows ``stride`` frames apart (1: frame by frame; what is scored and submitted), train with
+    the half-window stride of the per-epoch validation (no score reads train predictions; sliding
+    over every train frame would cost more than several epochs)."""
     responses = {}
     for index, mouse in enumerate(data.mice):
         norm = Normalisation.of(mouse.train)
-        strides = {"train": max(1, window // 2), "val": 1, "eval": 1}
+        strides = {"train": max(stride, window // 2), "val": stride, "eval": stride}
         responses[mouse.name] = {
             name: _empty_or(predict_split(model, mouse.split(name), norm, window, index, device, stride), mouse) for name, stride in strides.items()
         }

@@ -137,7 +137,7 @@ class TinyEncodingPlugin:
     def bench_register_models(self, register) -> None:
         register(
             "kit-encoder", "harness.testing_encoding:build_reference_encoding_model", description="conformance kit encoding model",
-            defaults={"window": TINY_WINDOW}, tasks=(ENCODING_TASK,), default_objective="kit-poisson",
+            defaults={"window": TINY_WINDOW, "predict_stride": 1}, tasks=(ENCODING_TASK,), default_objective="kit-poisson",
         )
 
     @hookimpl

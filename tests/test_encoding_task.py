@@ -88,7 +88,13 @@ def test_training_batches_are_windows_of_one_mouse_interleaved(data):
 
 
 def test_a_window_longer_than_a_train_trial_is_refused(data):
+    from harness.encoding_task import EncodingTask
     from harness.encoding_train import check_window
+
+    shape = EncodingTask().model_shape(data, {"window": 8, "predict_stride": 4}, None)
+    assert (shape.window, shape.predict_stride, shape.n_neurons) == (8, 4, (6, 4))
+    with pytest.raises(BenchError, match="predict_stride=9: expected 1 to the window"):
+        EncodingTask().model_shape(data, {"window": 8, "predict_stride": 9}, None)
 
     with pytest.raises(BenchError, match="window=64: mouse mouse0 has a train trial of only"):
         check_window(data, 64)
