@@ -4,10 +4,9 @@ Batches are random ``window``-frame windows of one mouse's train trials at a tim
 gives one window per epoch; the mice's batches interleaved in a random order), video and
 behaviour normalised with the train split's statistics. Whole trials are predicted by sliding
 windows: each frame by the window that ends at it, the frames before the first full window by
-the first window. Validation each epoch is the single-trial correlation on val, from windows
-half a window apart (each predicting the frames since the previous one ended: the frame-by-frame
-slide costs ``window`` times the frames, too much to repeat every epoch); the record scores the
-frame-by-frame predictions.
+the first window. Validation each epoch is the single-trial correlation on val from windows
+that do not overlap (each predicting all its frames: the frame-by-frame slide costs ``window``
+times the frames, too much to repeat every epoch); the record scores the slid predictions.
 """
 
 from __future__ import annotations
@@ -110,10 +109,10 @@ class EncodingPlan:
         check_window(data, window)
         self.data, self.objective, self.window, self.batch_size, self.device = data, objective, window, batch_size, device
         self.norms = [Normalisation.of(mouse.train) for mouse in data.mice]
-        #: Each epoch's val windows step this many frames (window / 2): the sliding prediction of
-        #: every frame (stride 1) costs ``window`` forward frames per frame, too much to repeat
-        #: every epoch; the record's scores use stride 1.
-        self.validation_stride = max(predict_stride, window // 2)
+        #: Each epoch's val windows do not overlap (each predicts all its frames, as every frame of
+        #: a training window is in the loss): the frame-by-frame slide costs ``window`` forward
+        #: frames per frame, too much to repeat every epoch; the record's scores slide.
+        self.validation_stride = window
         self.steps_per_epoch = sum(max(1, math.ceil(mouse.train.n_trials / batch_size)) for mouse in data.mice)
 
     def epoch(self, model: torch.nn.Module, generator: torch.Generator) -> Iterator[torch.Tensor]:
@@ -191,13 +190,13 @@ def predict_split(model: torch.nn.Module, split: EncodingSplit, norm: Normalisat
 
 def predict_all(model: torch.nn.Module, data: EncodingData, window: int, device: str, stride: int = 1) -> EncodingPredictions:
     """Every split of every mouse, normalised with that mouse's train statistics: val and eval
-    windows ``stride`` frames apart (1: frame by frame; what is scored and submitted), train with
-    the half-window stride of the per-epoch validation (no score reads train predictions; sliding
-    over every train frame would cost more than several epochs)."""
+    windows ``stride`` frames apart (1: frame by frame; what is scored and submitted), train by
+    windows that do not overlap, as the per-epoch validation (no score reads train predictions;
+    sliding over every train frame would cost more than several epochs)."""
     responses = {}
     for index, mouse in enumerate(data.mice):
         norm = Normalisation.of(mouse.train)
-        strides = {"train": max(stride, window // 2), "val": stride, "eval": stride}
+        strides = {"train": window, "val": stride, "eval": stride}
         responses[mouse.name] = {
             name: _empty_or(predict_split(model, mouse.split(name), norm, window, index, device, stride), mouse) for name, stride in strides.items()
         }
