@@ -38,10 +38,14 @@ def render_report(record: Mapping[str, Any], data: DatasetTensors, predictions: 
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
+    from harness.errors import BenchError
+
+    if not isinstance(data, DatasetTensors):  # rasters and PSTHs are drawn for spiking data only
+        raise BenchError(f"run {record['run_id']}: bench report draws NLB co-smoothing runs (spike rasters, PSTHs); this run's task is {data.task}")
+
     split_name = _heldout_split(data)
     split = data.split(split_name)
     if split.heldout is None:
-        from harness.errors import BenchError
 
         raise BenchError(f"run {record['run_id']}: the {split_name} split has no held-out spikes to show")
     spikes = np.asarray(split.heldout, dtype=np.float64)

@@ -32,6 +32,19 @@ def _value(record: dict, metric: str) -> str:
     return f"{entry['value']:.4f} ({entry['split']})"
 
 
+def _task_values(record: dict) -> tuple[str, str]:
+    """The record's primary and validation metrics (co-bps and val_co_bps for NLB), named in the
+    cell when they are another task's."""
+    from harness.results import LEGACY_TASK, record_task
+
+    task = record_task(record)
+    cells = []
+    for key in ("primary_metric", "validation_metric"):
+        cell = _value(record, task[key])
+        cells.append(cell if task[key] == LEGACY_TASK[key] or cell == "-" else f"{cell} {task[key]}")
+    return cells[0], cells[1]
+
+
 def results_command(
     store: StoreOption = None,
     dataset: Annotated[Optional[str], typer.Option("--dataset", "-d", help="Only runs on this dataset.")] = None,
@@ -52,8 +65,7 @@ def results_command(
             record["model"],
             record["objective"] or "-",
             str(record["seed"]),
-            _value(record, "co-bps"),
-            _value(record, "val_co_bps"),
+            *_task_values(record),
             f"{record['wall_seconds']:.1f} s",
         )
     console.print(table)

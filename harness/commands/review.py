@@ -34,11 +34,11 @@ def report_command(
     from harness.atomic import write_bytes
     from harness.report import REPORT_FIGURE, render_report
     from harness.results import find_record, predictions_path
-    from harness.submission import load_predictions
 
+    host = cli_state(ctx).host
     record = find_record(run_id, store)
-    data = cli_state(ctx).host.recorded_dataset(record["dataset"], f"run {record['run_id']} was")
-    figure = render_report(record, data, load_predictions(predictions_path(record)))
+    data = host.recorded_dataset(record["dataset"], f"run {record['run_id']} was")
+    figure = render_report(record, data, host.task_of(data).load_predictions(predictions_path(record)))
     path = output if output is not None else Path(record["paths"]["run_dir"]) / REPORT_FIGURE
     write_bytes(path, figure)
     console.print(f"wrote {path} ({len(figure) // 1024} KiB); bench leaderboard shows it on the run's page")
