@@ -96,3 +96,37 @@ def test_validate_refuses_a_model_and_objective_of_different_tasks(tmp_path, cap
     code = main(["validate", str(spec)], host=kit_host(KitComponentsPlugin(), TinyEncodingPlugin()))
     assert code != 0
     assert "objective 'kit-cosmoothing' serves nlb_cosmoothing, but model 'kit-encoder' serves video_encoding" in capsys.readouterr().out
+
+
+def test_a_store_of_both_tasks_ranks_each_board_by_its_own_primary_metric(tmp_path):
+    from harness import results
+    from harness.leaderboard import generate
+    from harness.metrics import MetricValue
+    from tests.fixtures.run_records import make_record
+
+    store = tmp_path / "store"
+    results.write_record(make_record("nlb-run"), store)
+    encoding_metrics = {
+        "single-trial correlation": MetricValue(0.31, "eval", 2, [1, 2], "pooled", True),
+        "poisson loss": MetricValue(0.8, "eval", 2, [1, 2], "", False),
+        "val_correlation": MetricValue(0.3, "val", 2, [5, 6], "", True),
+    }
+    for run_id, seed, value in (("enc-a", 0, 0.31), ("enc-b", 1, 0.29)):
+        metrics = {**encoding_metrics, "single-trial correlation": MetricValue(value, "eval", 2, [1, 2], "pooled", True)}
+        results.write_record(
+            make_record(
+                run_id, seed=seed, model="dwiseneuro", objective="cutmix",
+                dataset={"name": "sensorium_synthetic", "checksum": "e1", "bin_size_ms": 33, "source": "synthetic", "config": {}},
+                metrics=results.record_metrics(metrics),
+                task={"name": ENCODING_TASK, "primary_metric": "single-trial correlation", "validation_metric": "val_correlation"},
+            ),
+            store,
+        )
+    generate(store, tmp_path / "out")
+    board = (tmp_path / "out" / "sensorium_synthetic.md").read_text()
+    assert "rank by single-trial correlation (↑)" in board and "0.3000 ± 0.0141" in board
+    assert "single split, 2 trials" in board  # the Validation column counts val_correlation's trials
+    index = (tmp_path / "out" / "index.md").read_text()
+    assert "| Best by its primary metric | Value |" in index
+    assert "0.3000 (single-trial correlation)" in index and "0.2100 (co-bps)" in index
+    assert "rank by co-bps" in (tmp_path / "out" / "mc_maze_small.md").read_text()
