@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from harness.contracts import EncodingBatch, EncodingData, EncodingPredictions, EncodingSplit, MouseRecording
-from harness.encoding_stats import single_trial_correlation
+from harness.encoding_metrics import single_trial_correlation
 from harness.errors import BenchError
 
 #: Windows predicted per forward pass when sliding over whole trials.
@@ -139,7 +139,7 @@ class EncodingPlan:
 
 def pooled_correlation(predicted: list[np.ndarray], splits: list[EncodingSplit], skip_frames: int) -> float:
     """Single-trial correlation over the neurons of every mouse (each neuron counts once)."""
-    per_neuron = [single_trial_correlation(p, s.responses, s.lengths, skip_frames, per_neuron=True) for p, s in zip(predicted, splits)]
+    per_neuron = [single_trial_correlation(s.responses, p, s.lengths, skip_frames, per_neuron=True) for p, s in zip(predicted, splits)]
     return float(np.mean(np.concatenate(per_neuron)))
 
 

@@ -100,19 +100,6 @@ def test_a_window_longer_than_a_train_trial_is_refused(data):
         check_window(data, 64)
 
 
-def test_single_trial_correlation_against_numpy_per_neuron():
-    from harness.encoding_stats import single_trial_correlation
-
-    rng = np.random.default_rng(0)
-    predicted, responses = rng.normal(size=(3, 10, 4)), rng.normal(size=(3, 10, 4))
-    lengths, skip = np.array([10, 7, 9]), 2
-    mask = (np.arange(10)[None] >= skip) & (np.arange(10)[None] < lengths[:, None])
-    expected = [np.corrcoef(predicted[..., n][mask], responses[..., n][mask])[0, 1] for n in range(4)]
-    np.testing.assert_allclose(single_trial_correlation(predicted, responses, lengths, skip, per_neuron=True), expected)
-    responses[..., 0] = 1.0  # a neuron that never varies counts as 0
-    assert single_trial_correlation(predicted, responses, lengths, skip, per_neuron=True)[0] == 0
-
-
 def test_folds_keep_each_video_in_one_fold_and_cover_every_labelled_trial(data):
     from harness.encoding_folds import fold_split, labelled_trials
 

@@ -25,6 +25,7 @@ def test_round_trip_of_one_mouse(mouse):
     assert data.task == ENCODING_TASK and data.frame_rate_hz == 30.0 and data.skip_frames == 3
     (recording,) = data.mice
     assert recording.name == mouse.folder.name and recording.n_neurons == 5
+    np.testing.assert_array_equal(recording.neuron_ids, np.arange(100, 105))  # meta/neurons/unit_ids, named by a submission
     for split, tiers in (("train", ("train",)), ("val", ("oracle",)), ("eval", ("live_test_main", "final_test_main"))):
         part = recording.split(split)
         trials = trials_of(mouse, *tiers)

@@ -53,6 +53,8 @@ class MouseTrials:
     n_neurons: int
     splits: dict[str, SplitTrials]
     notes: list[str]
+    #: The published neuron ids (meta/neurons/unit_ids.npy): a submission names them.
+    unit_ids: np.ndarray | None = None
 
 
 def is_mouse_folder(path: Path) -> bool:
@@ -203,7 +205,7 @@ def read_mouse(folder: Path, tiers_by_split: Mapping[str, Sequence[str]], max_fr
                 f"(tiers {', '.join(split_tier_names)}) are withheld, so {split} is predicted, not scored"
             )
         splits[split] = trials
-    return MouseTrials(folder.name, folder, n_neurons, splits, notes)
+    return MouseTrials(folder.name, folder, n_neurons, splits, notes, unit_ids)
 
 
 def _read_responses(path: Path, n_neurons: int, length: int, trial: int, tier: str, scored: bool) -> np.ndarray | None:
@@ -280,7 +282,7 @@ def read_dataset(
             offset += count
             for key in ("video", "behavior", "responses", "lengths", "trial_ids", "video_groups", "expected"):
                 arrays[f"{mouse.name}/{split}/{key}"] = getattr(built[split], key)
-        recordings.append(MouseRecording(name=mouse.name, n_neurons=mouse.n_neurons, **built))
+        recordings.append(MouseRecording(name=mouse.name, n_neurons=mouse.n_neurons, neuron_ids=mouse.unit_ids, **built))
     skip_frames = int(config.get("skip_frames", SKIP_FRAMES))
     mapping = ", ".join(f"{split} <- {'+'.join(tiers)}" for split, tiers in tiers_by_split.items())
     all_notes = [*notes, f"tiers to splits: {mapping}; 'none' trials skipped", *[note for mouse in mice for note in mouse.notes]]
