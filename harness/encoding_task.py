@@ -122,7 +122,10 @@ class EncodingTask:
         return write_submission(data, predictions, path)
 
     def submission_description(self, data: EncodingData) -> str:
-        return f"one file per mouse ({', '.join(m.name for m in data.mice)}) with the eval trials' ids, neuron ids and predictions"
+        return (
+            f"one <mouse>.npz per mouse ({', '.join(m.name for m in data.mice)}): int64 trial_indices, neuron_ids and lengths, "
+            "float32 prediction (trials x neurons x scored frames, NaN past a trial's end)"
+        )
 
     def fold_split(self, data: EncodingData, fold: int, folds: int) -> EncodingData:
         from harness.encoding_folds import fold_split

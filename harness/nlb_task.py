@@ -91,7 +91,7 @@ class CoSmoothingTask:
         return write_submission(data, predictions, path)
 
     def submission_description(self, data: DatasetTensors) -> str:
-        return f"group '{data.submission_name}'"
+        return f"group '{data.submission_name}' (float32 rates)"
 
     def fold_split(self, data: DatasetTensors, fold: int, folds: int) -> DatasetTensors:
         from harness.folds import fold_split

@@ -111,7 +111,7 @@ def submit_command(
     shapes = task.write_submission(data, predictions, output)
     console.print(f"wrote {output}: {task.submission_description(data)} from run {record['run_id']}")
     for name, shape in shapes.items():
-        console.print(f"  {name} {shape} float32")
+        console.print(f"  {name} {shape}")
 
 
 def score_command(
