@@ -2,9 +2,9 @@
 
 All three read held-in counts (B, T + F, I) with a bidirectional GRU and map each bin to rates of
 every held-in and held-out unit: the GRU carries activity through time (into the hidden forward
-bins), a feed-forward layer spreads it over units. Neural RoBERTa adds one post-norm,
-RoBERTa-style encoder layer whose tokens are bins and whose width is the number of units, then a
-second feed-forward layer. r-RoBERTa averages the rates of an RNNf and a Neural RoBERTa branch.
+bins), a feed-forward layer spreads it over units. Neural RoBERTa adds one RoBERTa-style
+encoder layer (pre-norm by default, RoBERTa's post-norm by option) whose tokens are bins and
+whose width is the number of units, then a second feed-forward layer. r-RoBERTa averages the rates of an RNNf and a Neural RoBERTa branch.
 The lab applies one dropout probability at the input, between GRU layers and before each
 feed-forward layer; the encoder keeps RoBERTa's own 0.1 dropouts.
 """
