@@ -59,6 +59,7 @@ def resolve(what: str, store: str | Path | None = None, dataset: str | None = No
     rows = [(board, row) for board in boards_from_records(records) if dataset is None or board.name == dataset for row in board.rows if matches(row)]
     if len(parts) < 3 and len(rows) > 1:  # ndt/mtm means the runs themselves, not their ensembles
         rows = [(board, row) for board, row in rows if row.ensembler is None] or rows
+        rows = [(board, row) for board, row in rows if row.variant is None] or rows  # and the plain configuration
     if not rows:
         raise BenchError(f"no run or group '{what}'" + (f" on dataset {dataset}" if dataset else "") + " (bench results lists them)")
     if len({(board.name, board.checksum) for board, _ in rows}) > 1:

@@ -55,6 +55,9 @@ class Row:
     ensembler: str | None
     #: K of a cross-validated row (its records pool K fold runs); None for single-split runs.
     folds: int | None = None
+    #: The runs' spec label (e.g. "tuned") or their search trial ("trial 7"): another configuration
+    #: of the same model x objective, so a row of its own. None for the plain runs.
+    variant: str | None = None
     by_seed: dict[int, dict[str, Any]] = field(default_factory=dict)
     #: Older records of a seed that a newer one replaced: named in the table, not counted.
     superseded: list[dict[str, Any]] = field(default_factory=list)
@@ -64,8 +67,13 @@ class Row:
 
     @property
     def label(self) -> str:
-        label = " × ".join(part for part in (self.model, self.objective, self.ensembler) if part)
+        label = " × ".join(part for part in (self.model_name, self.objective, self.ensembler) if part)
         return f"{label} ({self.folds}-fold)" if self.folds else label
+
+    @property
+    def model_name(self) -> str:
+        """The model column: the model, and the configuration's variant when it has one."""
+        return f"{self.model} [{self.variant}]" if self.variant else self.model
 
     def spread(self, metric: str) -> float | None:
         """A K-fold row's sd over folds (mean over seeds); else the sd over seeds (None for one)."""
@@ -198,7 +206,7 @@ def boards_from_records(records: Sequence[dict[str, Any]]) -> list[Board]:
                 continue
             # ensembles of the same runs combined differently ("mean", "mean top=3") are rows of their own
             ensembler = record["ensembler"] and record["spec"].get("label", record["ensembler"])
-            key = (record["model"], record["objective"], ensembler, record.get("folds", {}).get("k"))
+            key = (record["model"], record["objective"], ensembler, record.get("folds", {}).get("k"), row_variant(record["spec"]))
             task = record_task(record)
             row = rows.setdefault(key, Row(*key, primary=task["primary_metric"], validation=task["validation_metric"]))
             previous = row.by_seed.get(record["seed"])
@@ -209,6 +217,14 @@ def boards_from_records(records: Sequence[dict[str, Any]]) -> list[Board]:
         bin_size = dataset_records[-1]["dataset"]["bin_size_ms"]
         boards.append(Board(key, name, checksum, bin_size, list(rows.values()), fold_runs, record_task(dataset_records[-1])))
     return boards
+
+
+def row_variant(spec: dict[str, Any]) -> str | None:
+    """What sets a run's configuration apart on the board: its spec label, or the search trial
+    that made it (each trial samples its own configuration)."""
+    if spec.get("label"):
+        return str(spec["label"])
+    return None if spec.get("search_trial") is None else f"trial {spec['search_trial']}"
 
 
 # -- formatting ----------------------------------------------------------------------------------
@@ -353,7 +369,7 @@ def render_markdown(board: Board) -> str:
     names = ["Model", "Objective"] + (["Ensembler"] if with_ensembler else [])
 
     def row_names(row: Row) -> list[str]:
-        return [row.model, row.objective or "—"] + ([row.ensembler or "—"] if with_ensembler else [])
+        return [row.model_name, row.objective or "—"] + ([row.ensembler or "—"] if with_ensembler else [])
 
     header = ["Rank", *names, *(f"{metric} {arrow[metric]}" for metric in columns.main), "Validation", "Seeds", "Parameters", "Train time"]
     rows = []

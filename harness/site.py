@@ -141,7 +141,7 @@ def render_board(board: Board, has_plot: bool) -> bytes:
     names = ["Model", "Objective"] + (["Ensembler"] if with_ensembler else [])
 
     def name_cells(row: Row) -> list[str]:
-        values = [row.model, row.objective or "—"] + ([row.ensembler or "—"] if with_ensembler else [])
+        values = [row.model_name, row.objective or "—"] + ([row.ensembler or "—"] if with_ensembler else [])
         return [f"<td>{_e(value)}</td>" for value in values]
 
     head = [_header("Rank", "number", higher=False), *(_header(n, "text") for n in names)]

@@ -91,6 +91,9 @@ class RunSpec:
     folds: int = 0
     #: Which fold this run validates on (0 .. folds - 1); None for the cross-validated result itself.
     fold: int | None = None
+    #: A name for this configuration's leaderboard row (e.g. "tuned"): runs of one model x
+    #: objective under different labels are different rows. Part of the run id only when set.
+    label: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -108,6 +111,8 @@ class RunSpec:
         for key, default in _LATER_KEYS.items():
             if identity["train"].get(key) == default:
                 identity["train"].pop(key)
+        if identity["label"] is None:  # added after runs were recorded: unlabelled runs keep their ids
+            identity.pop("label")
         cv = ""
         if self.folds:
             cv = f"-cv{self.folds}" + ("" if self.fold is None else f"f{self.fold}")
@@ -158,6 +163,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "search_trial": (int, type(None)),
     "folds": (int,),
     "fold": (int, type(None)),
+    "label": (str, type(None)),
     "version": (int,),
 }
 

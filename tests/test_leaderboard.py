@@ -165,3 +165,24 @@ def test_leaderboard_and_results_commands(store, tmp_path, monkeypatch, capsys):
     assert main(["results", "--store", str(store), "--dataset", "lorenz"], host=commands_host()) == 0
     out = capsys.readouterr().out
     assert "lorenz-ndt" in out and "ndt-s1" not in out
+
+
+def test_labelled_runs_and_search_trials_are_rows_of_their_own(tmp_path):
+    """A tuned configuration (spec label) or a search trial is another configuration of the same
+    model x objective: it must not supersede the plain runs' seeds, nor each other's."""
+    folder = tmp_path / "store"
+    plain = run("ndt-s0", "ndt", "mtm", 0, 0.30)
+    tuned = run("ndt-tuned-s0", "ndt", "mtm", 0, 0.33, day=2)
+    tuned["spec"] = dict(tuned["spec"], label="tuned")
+    trials = []
+    for number, value in ((3, 0.25), (7, 0.27)):
+        trial = run(f"ndt-trial{number}", "ndt", "mtm", 0, value, day=3)
+        trial["spec"] = dict(trial["spec"], search_trial=number)
+        trials.append(trial)
+    for record in (plain, tuned, *trials):
+        results.write_record(record, store=folder)
+    leaderboard.generate(folder, tmp_path / "out")
+    rows = [line for line in (tmp_path / "out" / "mc_maze_small.md").read_text().splitlines() if line.startswith("| ") and "mtm" in line]
+    names = [row.split(" | ")[1] for row in rows]
+    assert names == ["ndt [tuned]", "ndt", "ndt [trial 7]", "ndt [trial 3]"]  # ranked by co-bps, none superseded
+    assert "| mtm | 0.3000 |" in rows[1]

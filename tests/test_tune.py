@@ -68,7 +68,8 @@ def test_trials_are_recorded_runs_a_rerun_continues_the_study_and_the_top_runs_e
     assert tune(*args, "--trials", "3", "--best-spec", str(best_spec)) == 0
     spec = load_spec(best_spec)
     best = next(r for r in records(bench_home) if r["run_id"] == ranked[0].user_attrs["run_id"])
-    assert spec.search_trial is None and spec.to_dict() == {**best["spec"], "search_trial": None, "device": None}
+    assert spec.search_trial is None and spec.label == "tuned"  # its runs get a leaderboard row of their own
+    assert spec.to_dict() == {**best["spec"], "search_trial": None, "device": None, "label": "tuned"}
 
 
 @pytest.mark.slow

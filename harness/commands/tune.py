@@ -179,7 +179,8 @@ def print_study(study, top: int) -> None:
 
 
 def write_best_spec(study, path: Path) -> None:
-    """The best trial's run as a run spec: the same settings, seed and budget, no trial number."""
+    """The best trial's run as a run spec: the same settings, seed and budget, no trial number,
+    labelled "tuned" so that its runs get a leaderboard row of their own."""
     from harness.atomic import write_text
     from harness.results import find_record
     from harness.search import ranked_trials
@@ -190,7 +191,7 @@ def write_best_spec(study, path: Path) -> None:
         raise BenchError(f"--best-spec: study '{study.study_name}' has no complete trial yet")
     best = ranked[0]
     record = find_record(best.user_attrs["run_id"])
-    spec = spec_from_mapping({**record["spec"], "search_trial": None, "device": None}, source=record["run_id"])
+    spec = spec_from_mapping({**record["spec"], "search_trial": None, "device": None, "label": "tuned"}, source=record["run_id"])
     header = f"# The best trial ({best.number}, val co-bps {best.value:.4f}) of bench tune study '{study.study_name}', run {record['run_id']}.\n"
     write_text(path, header + dump_spec(spec))
     console.print(f"wrote {path}: the best trial's run spec (bench run --spec {path} --seed N)")
