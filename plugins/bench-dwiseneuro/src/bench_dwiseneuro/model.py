@@ -149,20 +149,41 @@ def sine_position_table(channels: int, length: int, height: int, width: int) -> 
     return table[None, :channels]
 
 
-class PositionEncoding3d(nn.Module):
-    """Adds :func:`sine_position_table`; kept out of the state dict (it depends only on the shape),
-    cached per input shape."""
+def grid_position_table(channels: int, length: int, height: int, width: int) -> torch.Tensor:
+    """(1, channels, length, height, width): sine/cosine codes of the row and the column only, half
+    the channels each, at frequencies fitted to the frame: the k-th pair has k half-periods across
+    the axis, so even a few channels tell apart the left, middle and right of a small frame."""
+    per_axis = 2 * math.ceil(channels / 4)
 
-    def __init__(self, channels: int):
+    def codes(n: int) -> torch.Tensor:  # (per_axis, n)
+        harmonics = torch.arange(1, per_axis // 2 + 1, dtype=torch.float32)
+        angles = harmonics[:, None] * math.pi * (torch.arange(n, dtype=torch.float32)[None, :] + 0.5) / n
+        return torch.cat([angles.sin(), angles.cos()], dim=0)
+
+    table = torch.zeros(2 * per_axis, length, height, width)
+    table[:per_axis] = codes(height)[:, None, :, None]
+    table[per_axis:] = codes(width)[:, None, None, :]
+    return table[None, :channels]
+
+
+POSITION_TABLES = {"winner": sine_position_table, "grid": grid_position_table}
+
+
+class PositionEncoding3d(nn.Module):
+    """Adds a position table (``winner`` or ``grid``); kept out of the state dict (it depends only
+    on the shape), cached per input shape."""
+
+    def __init__(self, channels: int, kind: str = "winner"):
         super().__init__()
         self.channels = channels
+        self.table_of = POSITION_TABLES[kind]
         self._cache: dict[tuple, torch.Tensor] = {}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         key = (tuple(x.shape[2:]), x.device, x.dtype)
         table = self._cache.get(key)
         if table is None:
-            table = sine_position_table(self.channels, *x.shape[2:]).to(x.device, x.dtype)
+            table = self.table_of(self.channels, *x.shape[2:]).to(x.device, x.dtype)
             self._cache = {key: table}
         return x + table
 
@@ -220,7 +241,7 @@ class DwiseNeuro(nn.Module):
         for index, (channels, stride) in enumerate(zip(features, strides)):
             out_channels = features[index + 1] if index + 1 < len(features) else channels
             blocks += [
-                PositionEncoding3d(channels),
+                PositionEncoding3d(channels, str(config.get("position", "winner"))),
                 InvertedResidual3d(
                     channels,
                     out_channels,
@@ -326,6 +347,8 @@ def check_config(config: Mapping[str, Any]) -> None:
     _number(config, "readout_dropout", 0, 1, high_open=True)
     _number(config, "drop_path", 0, 1, high_open=True)
     _number(config, "window", 1, 10_000, integer=True)
+    if config.get("position", "winner") not in POSITION_TABLES:
+        raise BenchError(f"dwiseneuro: option 'position' must be one of {', '.join(POSITION_TABLES)}, got {config['position']!r}")
     for key in ("behavior", "causal"):
         if not isinstance(config[key], bool):
             raise BenchError(f"dwiseneuro: option '{key}' must be true or false, got {config[key]!r}")

@@ -27,6 +27,7 @@ DEFAULTS = {
     # and prediction costs a quarter of the frame-by-frame slide (minutes per run on a CPU).
     "predict_stride": 4,
     "behavior": True,  # behaviour and pupil centre as extra input channels
+    "position": "winner",  # position codes before each block: the winner's 3D sine codes, or "grid" (README)
 }
 
 #: What ``bench tune`` samples. Block widths are whole presets of four blocks (the strides stay the
@@ -41,6 +42,7 @@ SEARCH_SPACE = {
     "readout_dropout": {"type": "float", "low": 0.0, "high": 0.5},
     "drop_path": {"type": "float", "low": 0.0, "high": 0.3},
     "window": {"type": "categorical", "choices": [8, 16, 24]},
+    "position": {"type": "categorical", "choices": ["winner", "grid"]},
     "train.lr": {"type": "float", "low": 1e-3, "high": 2e-2, "log": True},
     "train.weight_decay": {"type": "float", "low": 1e-3, "high": 0.2, "log": True},
 }
