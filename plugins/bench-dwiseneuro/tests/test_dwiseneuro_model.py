@@ -6,6 +6,8 @@ gain (shapes, non-negativity, determinism, round trip) are written here for now.
 
 from __future__ import annotations
 
+import math
+
 import io
 import subprocess
 import sys
@@ -13,7 +15,7 @@ import sys
 import pytest
 import torch
 
-from bench_dwiseneuro.model import Pointwise3d, SpatialDepthwise3d, TemporalDepthwise3d, build, sine_position_table, tile_channels
+from bench_dwiseneuro.model import Pointwise3d, SpatialDepthwise3d, TemporalDepthwise3d, build, grid_position_table, sine_position_table, tile_channels
 from bench_dwiseneuro.plugin import DEFAULTS
 from harness.contracts import ENCODING_TASK, EncodingModel, EncodingShape
 from harness.errors import BenchError
@@ -187,6 +189,19 @@ def test_position_table_codes_each_axis():
     assert (table[0, :4].std(dim=(2, 3)) == 0).all()  # time codes constant over the frame
 
 
+def test_grid_position_table_codes_rows_and_columns_even_with_few_channels():
+    table = grid_position_table(8, 3, 6, 10)  # the first block's 8 channels: 4 for rows, 4 for columns
+    assert table.shape == (1, 8, 3, 6, 10)
+    assert (table[0, :, 0] == table[0, :, 2]).all()  # no time code: the same at every frame
+    rows, columns = table[0, :4, 0, :, 0], table[0, 4:, 0, 0, :]
+    assert (table[0, :4].std(dim=3) == 0).all() and (table[0, 4:].std(dim=2) == 0).all()
+    # the first harmonic is half a period across the axis: sin rises then falls, cos changes sign once
+    torch.testing.assert_close(rows[0], torch.sin(math.pi * (torch.arange(6.0) + 0.5) / 6))
+    assert (columns[2][:5] > 0).all() and (columns[2][5:] < 0).all()
+    # every position of an axis gets its own code
+    assert len({tuple(code.round(decimals=4).tolist()) for code in columns.T}) == 10
+
+
 @pytest.mark.parametrize("stride", [1, 2])
 def test_factorised_convolutions_are_the_winners_3d_ones(stride):
     """Run as 2D convolutions for speed; the same maps as the (1,k,k), (k,1,1), 1x1x1 Conv3d."""
@@ -234,6 +249,7 @@ def test_defaults_build_and_stay_small():
         ({"window": 0}, "window"),
         ({"behavior": "yes"}, "behavior"),
         ({"causal": 1}, "causal"),
+        ({"position": "learned"}, "position"),
     ],
 )
 def test_bad_options_are_refused_naming_the_option(changes, option):

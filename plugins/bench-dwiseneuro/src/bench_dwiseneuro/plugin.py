@@ -27,7 +27,9 @@ DEFAULTS = {
     # and prediction costs a quarter of the frame-by-frame slide (minutes per run on a CPU).
     "predict_stride": 4,
     "behavior": True,  # behaviour and pupil centre as extra input channels
-    "position": "winner",  # position codes before each block: the winner's 3D sine codes, or "grid" (README)
+    # Position codes added before each block: "grid" (rows and columns at frequencies fitted to the
+    # frame) learned faster than the winner's 3D sine codes ("winner") on small frames (README).
+    "position": "grid",
 }
 
 #: What ``bench tune`` samples. Block widths are whole presets of four blocks (the strides stay the
