@@ -62,10 +62,9 @@ def bench_register_models(register) -> None:
         # AdamW with warmup + cosine and an EMA of the weights, as the winner trained (lr 3e-4 per
         # 4 samples, weight decay 0.05, EMA 0.999 over ~47k updates). In a 15-minute CPU budget
         # more, smaller updates learn faster (batch 8 beat 16 at equal time; 1e-2 beat 3e-3), the
-        # EMA looks back ~100 updates; 90 epochs (66 updates each on sensorium_synthetic, ~13 s
-        # with validation on one free core) plan the cosine a little past a 15-minute budget:
-        # 60 epochs ended at 69.7% of the oracle, 90 stopped at epoch 70 by the budget at 73.8%.
+        # EMA looks back ~100 updates; 72 epochs (66 updates each on sensorium_synthetic, ~12.5 s
+        # with validation on one free core) plan the cosine to end near a 15-minute budget.
         # Validation every 2nd epoch (~6 s each).
-        train_defaults={"lr": 1e-2, "weight_decay": 0.05, "batch_size": 8, "epochs": 90, "warmup_epochs": 1, "ema_decay": 0.99, "eval_every": 2},
+        train_defaults={"lr": 1e-2, "weight_decay": 0.05, "batch_size": 8, "epochs": 72, "warmup_epochs": 1, "ema_decay": 0.99, "eval_every": 2},
         search_space=SEARCH_SPACE,
     )
