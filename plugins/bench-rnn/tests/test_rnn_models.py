@@ -194,3 +194,19 @@ def test_pre_norm_encoder_passes_the_trunk_through_an_identity_path():
         for linear in (layer.attention_out, layer.feed_forward_out):
             torch.nn.init.zeros_(linear.weight)
         assert torch.allclose(layer(x), x) is keeps_input
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("objective", ["mtm", "cd"])
+def test_rnnf_trains_with_the_other_objectives_of_the_grid(objective, tmp_path, monkeypatch, capsys):
+    """The grid holds: rnnf x mtm (prompted masks) and rnnf x coordinated dropout run end to end."""
+    import json
+
+    from harness.cli import main
+
+    monkeypatch.setenv("BENCH_HOME", str(tmp_path))
+    args = ["run", "--model", "rnnf", "--objective", objective, "--dataset", "bench-tiny", "--epochs", "2", "--set", "model.hidden=8", "--no-progress"]
+    assert main(args, host=kit_host()) == 0, capsys.readouterr().err
+    (record,) = [json.loads(path.read_text()) for path in (tmp_path / "results").glob("*.json")]
+    assert (record["model"], record["objective"], record["epochs"]) == ("rnnf", objective, 2)
+    assert record["metrics"]["co-bps"]["value"] is not None and math.isfinite(record["metrics"]["co-bps"]["value"])
