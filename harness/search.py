@@ -287,7 +287,7 @@ class Worker:
 
     def describe(self, trial: Any) -> str:
         head = f"trial {trial.number}" + (f" (retry of {slot_of(trial)})" if slot_of(trial) != trial.number else "")
-        family = trial.user_attrs.get("family", "")
+        family = trial.user_attrs.get("family", "") + (" (baseline)" if trial.user_attrs.get("baseline") else "")
         state = trial.state.name
         if state == "COMPLETE":
             return f"{head} {family}: val co-bps {trial.value:.4f} after {trial.user_attrs.get('epochs', '?')} epochs"

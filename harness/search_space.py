@@ -47,6 +47,23 @@ class Parameter:
             return trial.suggest_int(self.name, int(spec["low"]), int(spec["high"]), step=int(spec.get("step") or 1), log=bool(spec.get("log")))
         return trial.suggest_float(self.name, float(spec["low"]), float(spec["high"]), step=spec.get("step"), log=bool(spec.get("log")))
 
+    def stored(self, value: Any) -> Any:
+        """``value`` as Optuna stores it for this parameter, or None when it lies outside the
+        range or choices (a narrowed space)."""
+        spec = self.spec
+        if spec["type"] == "categorical":
+            choices = list(spec["choices"])
+            if all(isinstance(choice, _PRIMITIVE) for choice in choices):
+                return value if value in choices else None
+            text = json.dumps(value, sort_keys=True)
+            return text if text in [json.dumps(c, sort_keys=True) for c in choices] else None
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not spec["low"] <= value <= spec["high"]:
+            return None
+        if spec["type"] == "int":
+            step = int(spec.get("step") or 1)
+            return int(value) if float(value).is_integer() and (int(value) - int(spec["low"])) % step == 0 else None
+        return float(value)
+
     def applies(self, values: Mapping[str, Any]) -> bool:
         """Whether its condition holds for the values sampled so far (or fixed by the spec)."""
         for other, required in self.condition.items():
@@ -82,6 +99,20 @@ class SearchPlan:
             if parameter.applies(values):
                 sampled[parameter.name] = values[parameter.name] = parameter.suggest(trial)
         return family, sampled
+
+    def baseline(self) -> dict[str, Any]:
+        """The first family's configuration as it stands without search (base spec, fixed values,
+        the plugins' defaults) as Optuna parameter values, to enqueue as a trial; a value outside
+        a narrowed range is left to the sampler."""
+        family = self.families[0]
+        settled = self.settled[family]
+        values: dict[str, Any] = {FAMILY: family.label} if len(self.families) > 1 else {}
+        for parameter in self.parameters[family]:
+            if parameter.name in settled and parameter.applies(settled):
+                stored = parameter.stored(settled[parameter.name])
+                if stored is not None:
+                    values[parameter.name] = stored
+        return values
 
     def run_spec(self, family: Family, values: Mapping[str, Any]):
         """The base spec run as ``family`` with the fixed and sampled ``values`` applied."""

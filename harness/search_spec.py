@@ -42,7 +42,7 @@ DEFAULT_TRIALS = 20
 
 _KEYS = {
     "version", "kind", "base", "dataset", "seed", "families", "space", "fixed", "study",
-    "sampler", "pruner", "trials", "max_minutes", "trial_max_minutes",
+    "sampler", "pruner", "trials", "max_minutes", "trial_max_minutes", "baseline",
 }
 
 
@@ -72,6 +72,9 @@ class SearchSpec:
     trials: int = DEFAULT_TRIALS
     max_minutes: float | None = None
     trial_max_minutes: float | None = None
+    #: Enqueue the configuration as it stands (base spec, fixed values, the plugins' defaults) as
+    #: a new study's first trial: what the search must beat, and a good point for the sampler.
+    baseline: bool = False
     #: The file it came from ("command line" when options built it); errors name it.
     source: str = "command line"
 
@@ -118,6 +121,7 @@ def search_spec_from_mapping(data: Mapping[str, Any], source: str = "<search spe
         trials=_count(data.get("trials", DEFAULT_TRIALS), source, "trials"),
         max_minutes=_minutes(data.get("max_minutes"), source, "max_minutes"),
         trial_max_minutes=_minutes(data.get("trial_max_minutes"), source, "trial_max_minutes"),
+        baseline=_flag(data.get("baseline", False), source, "baseline"),
         source=source,
     )
 
@@ -192,6 +196,12 @@ def _study_name(raw: Any, source: str) -> str | None:
 def _count(raw: Any, source: str, key: str) -> int:
     if isinstance(raw, bool) or not isinstance(raw, int) or raw < 1:
         raise SpecError(source, key, f"expected a whole number >= 1, found {raw!r}")
+    return raw
+
+
+def _flag(raw: Any, source: str, key: str) -> bool:
+    if not isinstance(raw, bool):
+        raise SpecError(source, key, f"expected true or false, found {raw!r}")
     return raw
 
 

@@ -127,6 +127,8 @@ def open_study(storage: Any, name: str, plan: SearchPlan, sampler: Any, pruner: 
     if digest is None:
         study.set_user_attr("search", plan.describe())
         study.set_user_attr("search_digest", plan.digest())
+        if plan.search.baseline and not study.get_trials(deepcopy=False):
+            study.enqueue_trial(plan.baseline(), user_attrs={"baseline": True})
     elif digest != plan.digest():
         raise BenchError(
             f"study '{name}' searches another space (digest {digest}, this search {plan.digest()}): "

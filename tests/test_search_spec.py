@@ -41,6 +41,7 @@ def search(**keys):
         ({"space": {"width": {"type": "int", "low": 1, "high": 2}}}, "space.width"),
         ({"space": {"ndt.width": "wide"}}, "space.ndt.width"),
         ({"fixed": ["ndt.width"]}, "fixed"),
+        ({"baseline": "yes"}, "baseline"),
     ],
 )
 def test_search_spec_errors_name_the_key(keys, key):
@@ -114,6 +115,32 @@ def test_families_sample_only_their_own_parameters_and_conditions_hold(host):
         assert (spec.model, spec.objective) == (family.model, family.objective)
         assert spec.train.steps == 100  # from the base spec
     assert seen == {"ndt/mtm", "ndt/random"}
+
+
+def test_the_baseline_trial_runs_the_configuration_as_it_stands(host):
+    """baseline: true enqueues the base spec with the plugins' defaults as a new study's first
+    trial; a default outside a narrowed range is left to the sampler."""
+    import optuna
+
+    from harness.search_study import open_study
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    plan = build_plan(host, search(baseline=True, space={"ndt.width": {"low": 48}}, fixed={"ndt.depth": 1}))
+    baseline = plan.baseline()
+    assert baseline["ndt.dropout"] == 0.1 and baseline["train.lr"] == plan.search.base.train.lr  # ndt's default, the base spec's lr
+    assert baseline["mtm.masks"] == '["neuron", "causal", "intra-region", "inter-region"]'  # stored as its JSON text
+    assert "ndt.width" not in baseline and "ndt.depth" not in baseline  # 32 is below the narrowed 48; depth is fixed
+    study = open_study(optuna.storages.InMemoryStorage(), "b", plan, optuna.samplers.RandomSampler(seed=0), optuna.pruners.NopPruner())
+    trial = study.ask()
+    family, values = plan.sample(trial)
+    assert trial.user_attrs["baseline"] is True
+    assert values["ndt.dropout"] == 0.1 and values["mtm.masks"] == ["neuron", "causal", "intra-region", "inter-region"]
+    assert values["ndt.width"] >= 48
+    study.tell(trial, 0.0)
+    again = open_study(study._storage, "b", plan, optuna.samplers.RandomSampler(seed=0), optuna.pruners.NopPruner())
+    assert not [t for t in again.get_trials() if t.state.name == "WAITING"]  # enqueued once, by the study's creator
+    two = build_plan(host, search(baseline=True, families=[{"model": "ndt", "objective": "random"}, {"model": "ndt", "objective": "mtm"}]))
+    assert two.baseline()[FAMILY] == "ndt/random" and "random.mode" in two.baseline()
 
 
 def test_search_over_several_families_has_one_digest_per_search(host):

@@ -47,6 +47,7 @@ def tune_command(
     ensembler: Annotated[str, typer.Option("--ensembler", "-e", help="The ensembler plugin for --ensemble.")] = "mean",
     top: Annotated[int, typer.Option("--top", help="Rows in the table of best trials.")] = 10,
     best_spec: Annotated[Optional[Path], typer.Option("--best-spec", help="Write the best trial's run spec here (for bench run --spec).")] = None,
+    baseline: Annotated[Optional[bool], typer.Option("--baseline/--no-baseline", help="Start a new study with the configuration as it stands (the plugins' defaults) as its first trial.")] = None,
 ) -> None:
     """Search hyperparameters with Optuna: each trial is a bench run (recorded, resumable); run it again, or on more machines with --storage, to continue or share the study."""
     from harness.search import Budgets, Worker, ensemble_top
@@ -59,6 +60,7 @@ def tune_command(
     search = search_from_options(
         host, spec_file, dataset=dataset, models=models, objectives=objectives, seed=seed, device=device, folds=folds, fixed=fixed,
         trials=trials, max_minutes=max_minutes, trial_minutes=trial_minutes, sampler=sampler, sampler_seed=sampler_seed, pruner=pruner,
+        baseline=baseline,
     )
     plan = build_plan(host, search)
     name = study_name or search.study or default_study_name(search, spec_file)
@@ -134,6 +136,7 @@ def search_from_options(host: Host, spec_file: Path | None, **options: Any):
         fixed=fixed,
         sampler=sampler,
         pruner=pruner,
+        baseline=search.baseline if options.get("baseline") is None else options["baseline"],
         **{key: value for key, value in budgets.items() if value is not None},
     )
 
