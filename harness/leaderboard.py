@@ -206,7 +206,8 @@ def boards_from_records(records: Sequence[dict[str, Any]]) -> list[Board]:
                 continue
             # ensembles of the same runs combined differently ("mean", "mean top=3") are rows of their own
             ensembler = record["ensembler"] and record["spec"].get("label", record["ensembler"])
-            key = (record["model"], record["objective"], ensembler, record.get("folds", {}).get("k"), row_variant(record["spec"]))
+            variant = None if record["ensembler"] else row_variant(record["spec"])  # an ensemble's label names its ensembler
+            key = (record["model"], record["objective"], ensembler, record.get("folds", {}).get("k"), variant)
             task = record_task(record)
             row = rows.setdefault(key, Row(*key, primary=task["primary_metric"], validation=task["validation_metric"]))
             previous = row.by_seed.get(record["seed"])

@@ -179,10 +179,13 @@ def test_labelled_runs_and_search_trials_are_rows_of_their_own(tmp_path):
         trial = run(f"ndt-trial{number}", "ndt", "mtm", 0, value, day=3)
         trial["spec"] = dict(trial["spec"], search_trial=number)
         trials.append(trial)
-    for record in (plain, tuned, *trials):
+    ensemble = run("ndt-mean", "ndt", "mtm", 0, 0.20, day=4) | {"ensembler": "mean"}
+    ensemble["spec"] = {"ensembler": "mean", "label": "mean top=2", "members": ["ndt-trial3", "ndt-trial7"]}
+    for record in (plain, tuned, *trials, ensemble):
         results.write_record(record, store=folder)
     leaderboard.generate(folder, tmp_path / "out")
     rows = [line for line in (tmp_path / "out" / "mc_maze_small.md").read_text().splitlines() if line.startswith("| ") and "mtm" in line]
     names = [row.split(" | ")[1] for row in rows]
-    assert names == ["ndt [tuned]", "ndt", "ndt [trial 7]", "ndt [trial 3]"]  # ranked by co-bps, none superseded
-    assert "| mtm | 0.3000 |" in rows[1]
+    assert names == ["ndt [tuned]", "ndt", "ndt [trial 7]", "ndt [trial 3]", "ndt"]  # ranked by co-bps, none superseded
+    assert "| mtm | mean top=2 | 0.2000 |" in rows[-1]  # an ensemble's label names its ensembler, not a variant
+    assert "| mtm | — | 0.3000 |" in rows[1]
