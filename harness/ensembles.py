@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from harness.errors import BenchError
 from harness.home import runs_dir
 from harness.host import Host, merged_config
-from harness.metrics import score
+from harness.metrics import MetricValue, score
 from harness.results import predictions_path, record_header, record_metrics, task_entry, write_record
 
 if TYPE_CHECKING:  # numpy loads when an ensemble is built, not when the CLI registers its commands
@@ -179,6 +179,22 @@ def check_members(members: Sequence[Mapping[str, Any]]) -> None:
             raise BenchError(f"run {record['run_id']}: its predictions file {path} is missing (run it again with --rerun)")
 
 
+def without_trained_on(metrics: Mapping[str, MetricValue], members: Sequence[Mapping[str, Any]]) -> dict[str, MetricValue]:
+    """One fold of a K-fold result trained on the dataset's val trials (folds deal train + val):
+    an ensemble with such a member keeps only its eval scores; the others would be in-sample."""
+    folded = [record["run_id"] for record in members if record["spec"].get("fold") is not None]
+    if not folded:
+        return dict(metrics)
+    reason = (
+        f"not scored: {', '.join(folded)} trained on these trials (one fold of a K-fold result "
+        "trains on train + val); the K-fold record scores each trial by the fold model that held it out"
+    )
+    return {
+        name: value if value.split == "eval" else MetricValue(None, value.split, value.n_trials, value.trials, reason, value.higher_is_better)
+        for name, value in metrics.items()
+    }
+
+
 def ensemble_runs(
     host: Host,
     members: Sequence[Mapping[str, Any]],
@@ -201,6 +217,7 @@ def ensemble_runs(
     candidates = [task.load_predictions(predictions_path(record)) for record in members]
     combined = combiner.combine(candidates, data)  # the final fit, on all val trials: what is exported
     metrics, task_chosen, cross_fit_settings = task.ensemble_metrics(host, ensembler, settings, candidates, combined, data, folds, seed)
+    metrics = without_trained_on(metrics, members)
     chosen = {"ensembler": dict(settings), **_chosen(combiner), **task_chosen}
 
     run_id = ensemble_id(data.name, ensembler, settings, member_ids, folds)

@@ -165,3 +165,24 @@ def test_ensemble_refuses_runs_on_differently_named_datasets(bench_home, two_run
     assert main(["ensemble", first, second, "--ensembler", "kit-mean"], host=kit_host(KitComponentsPlugin())) == 1
     err = capsys.readouterr().err
     assert first in err and second in err and "dataset name 'lorenz'" in err and "one dataset" in err
+
+
+def test_an_ensemble_of_fold_models_keeps_only_its_eval_scores():
+    """Fold runs trained on the dataset's val trials: val-split figures of their ensemble would be
+    in-sample, so they are recorded as not scored, with the reason; eval scores stay."""
+    from harness.ensembles import without_trained_on
+    from harness.metrics import MetricValue
+
+    metrics = {
+        "single-trial correlation": MetricValue(0.42, "eval", 48, [1, 2]),
+        "val_correlation": MetricValue(0.48, "val", 90, [3, 4]),
+        "vel R2": MetricValue(0.7, "train+val", 75, [5]),
+    }
+    plain = [{"run_id": "a", "spec": {"fold": None}}, {"run_id": "b", "spec": {}}]
+    assert without_trained_on(metrics, plain) == metrics
+    folds = [{"run_id": "x-cv3f0", "spec": {"fold": 0}}, {"run_id": "x-cv3f1", "spec": {"fold": 1}}]
+    kept = without_trained_on(metrics, folds)
+    assert kept["single-trial correlation"] == metrics["single-trial correlation"]
+    for name in ("val_correlation", "vel R2"):
+        assert kept[name].value is None and kept[name].split == metrics[name].split
+        assert kept[name].note.startswith("not scored: x-cv3f0, x-cv3f1 trained on these trials")
