@@ -7,9 +7,9 @@
     # a reduced budget is a different experiment (another run id): say so with --epochs
     .venv/bin/python plugins/bench-makin-masks/scripts/mask_table.py --epochs 60 --max-minutes 3
 
-Each cell is an ordinary run (`bench run --model rnnf --objective OBJ --set objective.mode=MODE`)
-with rnnf's registered trainer settings, recorded in BENCH_HOME's results store; a completed run
-is reported, not trained again. run_mask_table.sh queues every cell x seed two at a time.
+Each cell is an ordinary run (`bench run --model rnnf --objective OBJ --set objective.mode=MODE`,
+labelled MODE so that it is a leaderboard row of its own) with rnnf's registered trainer settings,
+recorded in BENCH_HOME's results store; a completed run is reported, not trained again. run_mask_table.sh queues every cell x seed two at a time.
 """
 
 from __future__ import annotations
@@ -38,8 +38,10 @@ def spec_for(host: Host, objective: str, mode: str, seed: int, args: argparse.Na
     train = {"max_minutes": args.max_minutes}
     if args.epochs:  # an explicit epoch budget replaces a step budget, as `bench run --epochs` does
         train.update(epochs=args.epochs, steps=0)
+    # labelled by its mode: each cell is a leaderboard row of its own (rnnf [dot-l] x makin), not
+    # one more seed of the rnnf x makin row
     return host.default_spec(MODEL).with_overrides(
-        dataset=args.dataset, objective=objective, objective_config={"mode": mode}, seed=seed, train=train
+        dataset=args.dataset, objective=objective, objective_config={"mode": mode}, seed=seed, train=train, label=mode
     )
 
 

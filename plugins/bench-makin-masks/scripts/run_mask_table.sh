@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Train the full mask-variant table (rnnf x every makin and random mode x 3 seeds, 10 minutes each)
-# two runs at a time, then print it. Runs go to BENCH_HOME (default: a table of its own, so that its
-# many rnnf x makin / rnnf x random seeds do not replace leaderboard runs of the same rows).
+# two runs at a time, then print it. Runs go to BENCH_HOME (default: a store of its own; each run is
+# labelled with its mode, so in a leaderboard store they are rows of their own, rnnf [dot-l] x makin).
 #   plugins/bench-makin-masks/scripts/run_mask_table.sh [extra mask_table.py options, e.g. --epochs 60 --max-minutes 3]
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
