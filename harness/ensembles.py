@@ -203,9 +203,11 @@ def ensemble_runs(
     store: str | Path | None = None,
     folds: int = CROSS_FIT_FOLDS,
     seed: int = CROSS_FIT_SEED,
+    label: str | None = None,
 ) -> dict[str, Any]:
     """Combine ``members`` (run records) with ``ensembler``, score it cross-fitted over ``folds``
-    folds of val trials, write the record to ``store`` and return it."""
+    folds of val trials, write the record to ``store`` and return it. ``label`` names its
+    leaderboard row (default: the ensembler and its settings)."""
     check_members(members)
     entry = host.registries.ensemblers.get(ensembler)
     settings = merged_config(entry, config)
@@ -251,7 +253,7 @@ def ensemble_runs(
         "spec": {
             "ensembler": ensembler,
             "ensembler_config": dict(settings),
-            "label": ensemble_label(ensembler, settings, entry.defaults),
+            "label": label or ensemble_label(ensembler, settings, entry.defaults),
             "members": member_ids,
             "cross_fit": cross_fit_settings,
         },

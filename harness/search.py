@@ -336,4 +336,5 @@ def ensemble_top(host: Host, study: optuna.Study, size: int | str, ensembler: st
         best = max(scores, key=lambda n: (scores[n], -n))
         say("ensemble val co-bps by N: " + ", ".join(f"{n}: {value:.4f}" for n, value in scores.items()) + f"; N = {best}")
         members = members[:best]
-    return ensemble_runs(host, members, ensembler)
+    # its row says what it is: the study's top N, not any ensemble of these runs
+    return ensemble_runs(host, members, ensembler, label=f"{ensembler} of top {len(members)} ({study.study_name})")

@@ -63,6 +63,7 @@ def test_trials_are_recorded_runs_a_rerun_continues_the_study_and_the_top_runs_e
     assert "ensemble val co-bps by N: 2:" in out and chosen in (2, 3)
     ranked = sorted(trials, key=lambda t: -t.value)
     assert sorted(ensemble["spec"]["members"]) == sorted(t.user_attrs["run_id"] for t in ranked[:chosen])
+    assert ensemble["spec"]["label"] == f"mean of top {chosen} (s)"  # its leaderboard row names the study
 
     best_spec = bench_home / "best.yaml"  # the best trial as a run spec for bench run --spec
     assert tune(*args, "--trials", "3", "--best-spec", str(best_spec)) == 0
