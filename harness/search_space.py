@@ -136,6 +136,8 @@ class SearchPlan:
         base = self.search.base.to_dict()
         base.pop("device")
         base["train"].pop("max_minutes")  # a budget, not part of what is searched
+        if base.get("label") is None:  # added to run specs later: studies made before keep their digest
+            base.pop("label", None)
         return {
             "base": base,
             "families": [family.label for family in self.families],

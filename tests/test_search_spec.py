@@ -147,6 +147,8 @@ def test_search_over_several_families_has_one_digest_per_search(host):
     one = build_plan(host, search())
     assert one.digest() == build_plan(host, search(trials=50, sampler="random")).digest()  # budgets and samplers may change
     assert one.digest() != build_plan(host, search(fixed={"ndt.depth": 1})).digest()
+    # run specs gained a 'label' after studies were made: an unlabelled base must keep their digest
+    assert "label" not in one.describe()["base"] and "label" in build_plan(host, search(base={**BASE, "label": "x"})).describe()["base"]
 
 
 def test_the_shipped_search_specs_validate(host):
