@@ -206,8 +206,7 @@ def boards_from_records(records: Sequence[dict[str, Any]]) -> list[Board]:
                 continue
             # ensembles of the same runs combined differently ("mean", "mean top=3") are rows of their own
             ensembler = record["ensembler"] and record["spec"].get("label", record["ensembler"])
-            variant = None if record["ensembler"] else row_variant(record["spec"])  # an ensemble's label names its ensembler
-            key = (record["model"], record["objective"], ensembler, record.get("folds", {}).get("k"), variant)
+            key = (record["model"], record["objective"], ensembler, record.get("folds", {}).get("k"), row_variant(record))
             task = record_task(record)
             row = rows.setdefault(key, Row(*key, primary=task["primary_metric"], validation=task["validation_metric"]))
             previous = row.by_seed.get(record["seed"])
@@ -220,9 +219,13 @@ def boards_from_records(records: Sequence[dict[str, Any]]) -> list[Board]:
     return boards
 
 
-def row_variant(spec: dict[str, Any]) -> str | None:
+def row_variant(record: dict[str, Any]) -> str | None:
     """What sets a run's configuration apart on the board: its spec label, or the search trial
-    that made it (each trial samples its own configuration)."""
+    that made it (each trial samples its own configuration). None for an ensemble, whose label
+    names its ensembler column instead."""
+    spec = record["spec"]
+    if record["ensembler"]:
+        return None
     if spec.get("label"):
         return str(spec["label"])
     return None if spec.get("search_trial") is None else f"trial {spec['search_trial']}"

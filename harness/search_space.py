@@ -20,7 +20,7 @@ from harness.errors import BenchError, SpecError
 from harness.host import Host
 from harness.registry import Entry, parameter_problem
 from harness.search_spec import Family, SearchSpec
-from harness.specs import TrainConfig
+from harness.specs import TrainConfig, drop_later_fields_at_default
 
 #: The parameter that picks the model family when a study searches several.
 FAMILY = "family"
@@ -35,14 +35,20 @@ class Parameter:
     spec: Mapping[str, Any]  # type, low/high/log/step or choices
     condition: Mapping[str, Any]  # {parameter name: required value, or a list of allowed values}
 
+    def plain_choices(self) -> bool:
+        return all(isinstance(choice, _PRIMITIVE) for choice in self.spec["choices"])
+
+    def stored_choices(self) -> list[Any]:
+        """A categorical's choices as Optuna stores them: only plain values, so lists and
+        mappings go in as their JSON text."""
+        choices = list(self.spec["choices"])
+        return choices if self.plain_choices() else [json.dumps(c, sort_keys=True) for c in choices]
+
     def suggest(self, trial: Any) -> Any:
         spec = self.spec
         if spec["type"] == "categorical":
-            choices = list(spec["choices"])
-            if all(isinstance(choice, _PRIMITIVE) for choice in choices):
-                return trial.suggest_categorical(self.name, choices)
-            # Optuna stores only plain values: lists and mappings go in as their JSON text
-            return json.loads(trial.suggest_categorical(self.name, [json.dumps(c, sort_keys=True) for c in choices]))
+            choice = trial.suggest_categorical(self.name, self.stored_choices())
+            return choice if self.plain_choices() else json.loads(choice)
         if spec["type"] == "int":
             return trial.suggest_int(self.name, int(spec["low"]), int(spec["high"]), step=int(spec.get("step") or 1), log=bool(spec.get("log")))
         return trial.suggest_float(self.name, float(spec["low"]), float(spec["high"]), step=spec.get("step"), log=bool(spec.get("log")))
@@ -52,11 +58,8 @@ class Parameter:
         range or choices (a narrowed space)."""
         spec = self.spec
         if spec["type"] == "categorical":
-            choices = list(spec["choices"])
-            if all(isinstance(choice, _PRIMITIVE) for choice in choices):
-                return value if value in choices else None
-            text = json.dumps(value, sort_keys=True)
-            return text if text in [json.dumps(c, sort_keys=True) for c in choices] else None
+            stored = value if self.plain_choices() else json.dumps(value, sort_keys=True)
+            return stored if stored in self.stored_choices() else None
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not spec["low"] <= value <= spec["high"]:
             return None
         if spec["type"] == "int":
@@ -136,8 +139,7 @@ class SearchPlan:
         base = self.search.base.to_dict()
         base.pop("device")
         base["train"].pop("max_minutes")  # a budget, not part of what is searched
-        if base.get("label") is None:  # added to run specs later: studies made before keep their digest
-            base.pop("label", None)
+        drop_later_fields_at_default(base)  # studies made before a field existed keep their digest
         return {
             "base": base,
             "families": [family.label for family in self.families],

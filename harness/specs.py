@@ -72,6 +72,17 @@ _BUDGET_KEYS = ("max_minutes",)
 #: Train keys added after runs were recorded: left out of the run id while at their default, so
 #: every earlier run keeps its id (and resumes or shows its record as before).
 _LATER_KEYS = {"sample_validation": 0.0}
+#: Spec fields added after runs and studies were recorded, left out of what is hashed while at
+#: their default: unlabelled runs keep their ids and earlier studies their digests.
+_LATER_FIELDS = {"label": None}
+
+
+def drop_later_fields_at_default(spec_dict: dict[str, Any]) -> dict[str, Any]:
+    """``spec_dict`` (a :meth:`RunSpec.to_dict`) without the later fields that are at their default."""
+    for key, default in _LATER_FIELDS.items():
+        if key in spec_dict and spec_dict[key] == default:
+            spec_dict.pop(key)
+    return spec_dict
 
 
 @dataclass(frozen=True)
@@ -111,8 +122,7 @@ class RunSpec:
         for key, default in _LATER_KEYS.items():
             if identity["train"].get(key) == default:
                 identity["train"].pop(key)
-        if identity["label"] is None:  # added after runs were recorded: unlabelled runs keep their ids
-            identity.pop("label")
+        drop_later_fields_at_default(identity)
         cv = ""
         if self.folds:
             cv = f"-cv{self.folds}" + ("" if self.fold is None else f"f{self.fold}")
