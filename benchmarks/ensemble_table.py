@@ -139,7 +139,7 @@ def main() -> None:
     parser.add_argument("--withheld", type=Path, help="JSON {run id (or prefix): withheld eval co-bps}")
     args = parser.parse_args()
 
-    from harness.results import read_records
+    from harness.store.records import read_records
 
     models = set(args.models.split(",")) if args.models else None
     members = [r["run_id"] for r in pool(read_records(args.store), args.dataset, models)]

@@ -61,8 +61,8 @@ def throughput(dataset: str = "mc_maze_small", objective: str = "mtm", batch_siz
     import torch
 
     from harness.contracts import AuxiliaryLosses
-    from harness.host import Host
-    from harness.predict import make_batch
+    from harness.plugin.host import Host
+    from harness.tasks.nlb.predict import make_batch
     from harness.specs import load_spec
 
     host = Host()
@@ -115,8 +115,8 @@ def throughput(dataset: str = "mc_maze_small", objective: str = "mtm", batch_siz
 
 
 def _run_spec(spec_path: Path, reuse: bool, **overrides) -> dict:
-    from harness.execute import execute
-    from harness.host import Host
+    from harness.run.execute import execute
+    from harness.plugin.host import Host
     from harness.specs import load_spec
 
     spec = load_spec(spec_path).with_overrides(**overrides)
@@ -155,14 +155,14 @@ def curves(dataset: str = "mc_maze_small", seeds: int = 1, reuse: bool = False, 
 
 
 def synthetic(dataset: str = "lorenz", objective: str = "mtm", reuse: bool = False, model: str = "ndt", max_minutes: float | None = None) -> None:
-    from harness.commands.data import true_rate_predictions
-    from harness.host import Host
-    from harness.metrics import score
+    from harness.cli.commands.data import true_rate_predictions
+    from harness.plugin.host import Host
+    from harness.tasks.nlb.metrics import score
     print(f"device: {device_name()}")
     host = Host()
     data = host.dataset(dataset)
     oracle = score(data, true_rate_predictions(data))
-    from harness.execute import execute
+    from harness.run.execute import execute
 
     # what `bench run --model MODEL --objective OBJ --dataset DATASET` trains: the model's tuned settings
     spec = host.default_spec(model).with_overrides(dataset=dataset, objective=objective, train={"max_minutes": max_minutes})
@@ -179,11 +179,11 @@ def synthetic(dataset: str = "lorenz", objective: str = "mtm", reuse: bool = Fal
 def folds(dataset: str = "mc_maze_small", k: int = 5, reuse: bool = False, target: Path | None = None) -> None:
     import tempfile
 
-    from harness.crossval import cross_validate
-    from harness.execute import execute
-    from harness.host import Host
+    from harness.run.crossval import cross_validate
+    from harness.run.execute import execute
+    from harness.plugin.host import Host
     from harness.specs import load_spec
-    from harness.submission import load_predictions, score_submission, write_submission
+    from harness.tasks.nlb.submission import load_predictions, score_submission, write_submission
 
     print(f"device: {device_name()}")
     host = Host()
@@ -209,9 +209,9 @@ def rnn_family(dataset: str = "mc_maze_small", objective: str = "random", reuse:
     `bench run --model M --objective random --dataset mc_maze_small --max-minutes 10` trains."""
     for model in RNN_MODELS:
         subprocess.run([sys.executable, __file__, "throughput", "--model", model, "--objective", objective], check=True)
-    from harness.execute import execute
-    from harness.host import Host
-    from harness.predict import training_pool
+    from harness.run.execute import execute
+    from harness.plugin.host import Host
+    from harness.tasks.nlb.predict import training_pool
 
     host = Host()
     data = host.dataset(dataset)

@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from harness.contracts import EncodingPredictions
-from harness.encoding_metrics import score_encoding
+from harness.tasks.encoding.metrics import score_encoding
 
 KERNEL_FRAMES, KERNEL_PIXELS, FILTERS = 12, 9, 16
 

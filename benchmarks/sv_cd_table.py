@@ -40,8 +40,8 @@ OBJECTIVES = ("cd", "autoencode")
 
 
 def run_all(objectives: tuple[str, ...], steps: int, seed: int) -> list[dict]:
-    from harness.execute import execute
-    from harness.host import Host
+    from harness.run.execute import execute
+    from harness.plugin.host import Host
     from harness.specs import RunSpec, TrainConfig
 
     host = Host()
@@ -65,8 +65,8 @@ def run_all(objectives: tuple[str, ...], steps: int, seed: int) -> list[dict]:
 
 
 def selection_metrics(host, record: dict) -> dict[str, float]:
-    from harness.metrics import nlb_bits_per_spike
-    from harness.submission import load_predictions
+    from harness.tasks.nlb.metrics import nlb_bits_per_spike
+    from harness.tasks.nlb.submission import load_predictions
 
     history = record["history"]
     best = max(row["val_co_bps"] for row in history if row["val_co_bps"] is not None)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:  # numpy and torch load only where data or a model is used: keeps `bench --help` fast
@@ -21,6 +21,37 @@ if TYPE_CHECKING:  # numpy and torch load only where data or a model is used: ke
     import torch
 
 SPLITS = ("train", "val", "eval")
+
+#: Seed of every K-fold assignment. Fixed (not the run's seed), so every model and objective is
+#: validated on the same folds and their pooled scores compare trial for trial.
+FOLD_SEED = 0
+
+
+@dataclass(frozen=True)
+class MetricValue:
+    """One metric of one run, with the trials it was computed on."""
+
+    value: float | None
+    split: str
+    n_trials: int
+    trials: list[int] = field(default_factory=list)
+    note: str = ""
+    higher_is_better: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> MetricValue:
+        return cls(
+            value=None if values["value"] is None else float(values["value"]),
+            split=str(values["split"]),
+            n_trials=int(values["n_trials"]),
+            trials=[int(t) for t in values["trials"]],
+            note=str(values.get("note", "")),
+            higher_is_better=bool(values.get("higher_is_better", True)),
+        )
+
 
 #: The task every NLB-style dataset poses: infer rates of held-in and held-out units.
 COSMOOTHING_TASK = "nlb_cosmoothing"
@@ -303,7 +334,7 @@ class Ensembler(Protocol):
 
     Candidates are the predictions of the dataset's task (Predictions for NLB co-smoothing,
     EncodingPredictions for video encoding); an ensembler that only averages can serve any task
-    through :func:`harness.averaging.average_predictions` (every predictions type has ``flat()``
+    through :func:`harness.run.averaging.average_predictions` (every predictions type has ``flat()``
     and ``from_flat()``). Its registration's ``tasks`` says which tasks it serves.
 
     ``combine(candidates, data)`` may read ``data.val`` targets (and the candidates' val rates) to
@@ -573,6 +604,20 @@ class Task(Protocol):
     submission_suffix: str
     model_contract: type
     objective_contract: type
+    #: The order of the metric columns on a board (others follow alphabetically).
+    metric_order: tuple[str, ...]
+    #: The model whose row heads every board as the reference (None: no baseline row).
+    baseline_model: str | None
+    #: The file a run's report figure is drawn to (``bench report``); None where the task draws none.
+    report_figure: str | None
+
+    def higher_is_better(self, metric: str) -> bool:
+        """Which way ``metric`` improves (a record's own ``higher_is_better`` wins where it has one)."""
+        ...
+
+    def metric_definitions(self, metrics: Sequence[str]) -> list[str]:
+        """Markdown lines that define the less obvious of ``metrics`` under a board."""
+        ...
 
     def check_data(self, data: Any) -> None:
         """Raise BenchError unless ``data`` is this task's dataset type (DatasetTensors, EncodingData)."""

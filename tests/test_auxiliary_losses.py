@@ -60,7 +60,7 @@ def test_the_trainer_optimises_the_terms(bench_home, tmp_path, capsys, monkeypat
 
 
 def test_records_without_the_new_history_keys_still_validate():
-    from harness.results import record_problems
+    from harness.store.records import record_problems
     from fixtures.run_records import make_record
 
     old = make_record(history=[{"epoch": 0.0, "train_loss": 1.0, "val_co_bps": 0.1, "best_val_co_bps": 0.1, "elapsed": 1.0}])

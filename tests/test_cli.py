@@ -28,7 +28,7 @@ def test_help_imports_no_torch():
 def test_building_the_registry_imports_no_torch():
     probe = (
         "import sys\n"
-        "from harness.host import Host\n"
+        "from harness.plugin.host import Host\n"
         "host = Host(); regs = host.registries\n"
         "print(len(regs.models), 'torch' in sys.modules)\n"
     )

@@ -8,9 +8,9 @@ import re
 import pytest
 
 from fixtures.run_records import make_record
-from harness import results
+from harness.store import records as results
 from harness.cli import main
-from harness.metrics import MetricValue
+from harness.tasks.nlb.metrics import MetricValue
 from harness.testing import KitComponentsPlugin, kit_host
 
 TINY_RUN = ["run", "--dataset", "bench-tiny", "--model", "kit-linear", "--objective", "kit-cosmoothing", "--epochs", "2", "--no-progress"]
@@ -32,7 +32,7 @@ def finished_run(bench_home, capsys):
 
 def test_run_prints_a_compact_table_with_each_note_once(finished_run):
     record, output = finished_run
-    from harness.leaderboard import ordered_metrics
+    from harness.leaderboard.board import ordered_metrics
 
     in_table_order = [record["metrics"][name] for name in ordered_metrics(record["metrics"])]
     notes = list(dict.fromkeys(" ".join(m["note"].split()) for m in in_table_order if m["note"]))
@@ -54,7 +54,7 @@ def test_report_draws_a_png_in_the_run_dir_and_the_site_shows_it(finished_run, c
     assert main(["report", "latest"], host=kit_host(KitComponentsPlugin())) == 0
     path = results.Path(record["paths"]["run_dir"]) / "report.png"
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and b"Software" not in path.read_bytes()
-    from harness.leaderboard import generate
+    from harness.leaderboard.board import generate
 
     generate(None, tmp_path / "boards")
     assert (tmp_path / "boards" / "site" / "runs" / f"{record['run_id']}.png").read_bytes() == path.read_bytes()

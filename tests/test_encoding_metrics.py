@@ -8,7 +8,7 @@ import pytest
 from scipy.stats import pearsonr
 
 from harness.contracts import EncodingData, EncodingPredictions, EncodingSplit, MouseRecording
-from harness.encoding_metrics import (
+from harness.tasks.encoding.metrics import (
     correlation_to_average,
     poisson_loss,
     score_encoding,

@@ -35,7 +35,7 @@ class FramePosition(torch.nn.Module):
 
 
 def test_sliding_windows_predict_each_frame_from_the_window_ending_at_it(data):
-    from harness.encoding_train import Normalisation, predict_split
+    from harness.tasks.encoding.train import Normalisation, predict_split
 
     mouse = data.mice[0]
     window = 8
@@ -50,7 +50,7 @@ def test_sliding_windows_predict_each_frame_from_the_window_ending_at_it(data):
 
 
 def test_normalisation_uses_train_statistics_of_valid_frames(data):
-    from harness.encoding_train import Normalisation
+    from harness.tasks.encoding.train import Normalisation
 
     split = data.mice[0].train
     norm = Normalisation.of(split)
@@ -61,7 +61,7 @@ def test_normalisation_uses_train_statistics_of_valid_frames(data):
 
 
 def test_training_batches_are_windows_of_one_mouse_interleaved(data):
-    from harness.encoding_train import EncodingPlan
+    from harness.tasks.encoding.train import EncodingPlan
 
     seen = []
 
@@ -88,8 +88,8 @@ def test_training_batches_are_windows_of_one_mouse_interleaved(data):
 
 
 def test_a_window_longer_than_a_train_trial_is_refused(data):
-    from harness.encoding_task import EncodingTask
-    from harness.encoding_train import check_window
+    from harness.tasks.encoding.task import EncodingTask
+    from harness.tasks.encoding.train import check_window
 
     shape = EncodingTask().model_shape(data, {"window": 8, "predict_stride": 4}, None)
     assert (shape.window, shape.predict_stride, shape.n_neurons) == (8, 4, (6, 4))
@@ -101,7 +101,7 @@ def test_a_window_longer_than_a_train_trial_is_refused(data):
 
 
 def test_folds_keep_each_video_in_one_fold_and_cover_every_labelled_trial(data):
-    from harness.encoding_folds import fold_split, labelled_trials
+    from harness.tasks.encoding.folds import fold_split, labelled_trials
 
     folds = 3
     for index, mouse in enumerate(data.mice):
@@ -120,7 +120,7 @@ def test_folds_keep_each_video_in_one_fold_and_cover_every_labelled_trial(data):
 
 
 def test_fold_predictions_return_to_the_dataset_layout(data):
-    from harness.encoding_folds import fold_split, out_of_fold, to_dataset_layout
+    from harness.tasks.encoding.folds import fold_split, out_of_fold, to_dataset_layout
 
     def marked(view, value):  # each trial's responses: its trial id + value
         responses = {}
@@ -150,7 +150,7 @@ def test_fold_predictions_return_to_the_dataset_layout(data):
 
 
 def test_predictions_round_trip_and_bad_files(data, tmp_path):
-    from harness.encoding_io import load_predictions, save_predictions
+    from harness.tasks.encoding.io import load_predictions, save_predictions
 
     rng = np.random.default_rng(0)
     predictions = EncodingPredictions(
@@ -170,7 +170,7 @@ def test_predictions_round_trip_and_bad_files(data, tmp_path):
 
 
 def test_submission_layout_per_mouse(data, tmp_path):
-    from harness.encoding_io import write_submission
+    from harness.tasks.encoding.io import write_submission
 
     predictions = EncodingPredictions(
         {m.name: {s: np.ones((m.split(s).n_trials, m.split(s).video.shape[1], m.n_neurons), dtype=np.float32) * np.arange(m.split(s).video.shape[1])[None, :, None] for s in ("train", "val", "eval")} for m in data.mice}
@@ -193,7 +193,7 @@ def test_submission_layout_per_mouse(data, tmp_path):
 
 
 def test_averaging_serves_both_tasks():
-    from harness.averaging import average_predictions
+    from harness.run.averaging import average_predictions
     from harness.contracts import Predictions, SplitRates
 
     one = EncodingPredictions({"m": {"train": np.ones((2, 3, 4)), "val": np.zeros((1, 3, 4)), "eval": np.ones((1, 3, 4))}})
@@ -214,7 +214,7 @@ def test_an_encoding_run_end_to_end_through_bench_run(bench_home, capsys):
     import json
 
     from harness.cli import main
-    from harness.encoding_io import load_predictions
+    from harness.tasks.encoding.io import load_predictions
     from harness.testing import TINY_ENCODING_DATASET, TinyEncodingPlugin, kit_host
 
     code = main(
@@ -284,7 +284,7 @@ def test_encoding_folds_ensemble_and_leaderboard_by_the_nlb_commands(bench_home,
 
 
 def test_a_strided_slide_covers_every_frame_once(data):
-    from harness.encoding_train import Normalisation, predict_split, window_starts
+    from harness.tasks.encoding.train import Normalisation, predict_split, window_starts
 
     assert window_starts(20, 8, 4).tolist() == [0, 4, 8, 12]
     assert window_starts(21, 8, 4).tolist() == [0, 4, 8, 12, 13]

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from harness.cli import main
-from harness.metrics import nlb_bits_per_spike
-from harness.submission import load_predictions
+from harness.tasks.nlb.metrics import nlb_bits_per_spike
+from harness.tasks.nlb.submission import load_predictions
 from harness.testing import KitComponentsPlugin, kit_host
 
 RUN = ["run", "--dataset", "bench-tiny", "--model", "kit-linear", "--objective", "kit-cosmoothing", "--epochs", "3", "--no-progress"]
@@ -170,8 +170,8 @@ def test_ensemble_refuses_runs_on_differently_named_datasets(bench_home, two_run
 def test_an_ensemble_of_fold_models_keeps_only_its_eval_scores():
     """Fold runs trained on the dataset's val trials: val-split figures of their ensemble would be
     in-sample, so they are recorded as not scored, with the reason; eval scores stay."""
-    from harness.ensembles import without_trained_on
-    from harness.metrics import MetricValue
+    from harness.run.ensembles import without_trained_on
+    from harness.tasks.nlb.metrics import MetricValue
 
     metrics = {
         "single-trial correlation": MetricValue(0.42, "eval", 48, [1, 2]),

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
-from harness import fewshot
-from harness.metrics import nlb_bits_per_spike, score
+from harness.tasks.nlb import fewshot
+from harness.tasks.nlb.metrics import nlb_bits_per_spike, score
 
 
 def latent_population(seed: int = 0, n_trials: int = 80, n_bins: int = 30, n_latent: int = 3, n_heldin: int = 10, n_heldout: int = 5, offset: float = -0.7):

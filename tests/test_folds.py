@@ -17,16 +17,16 @@ import pytest
 import torch
 
 from harness import hookimpl
-from harness.checkpoints import load_checkpoint
+from harness.run.checkpoints import load_checkpoint
 from harness.cli import main
 from harness.contracts import Predictions, SplitRates
-from harness.crossval import pool_folds, pooled_val_co_bps
+from harness.run.crossval import pool_folds, pooled_val_co_bps
 from harness.errors import SpecError
-from harness.folds import FoldPlan, fold_split, labelled_trials, out_of_fold, pooled_predictions, pooled_view
-from harness.metrics import nlb_bits_per_spike, score
-from harness.predict import cosmoothing_mask, make_batch, masked_bps
+from harness.tasks.nlb.folds import FoldPlan, fold_split, labelled_trials, out_of_fold, pooled_predictions, pooled_view
+from harness.tasks.nlb.metrics import nlb_bits_per_spike, score
+from harness.tasks.nlb.predict import cosmoothing_mask, make_batch, masked_bps
 from harness.specs import RunSpec, spec_from_mapping
-from harness.submission import load_predictions
+from harness.tasks.nlb.submission import load_predictions
 from harness.testing import KitComponentsPlugin, kit_host, make_tiny_dataset, reference_model
 
 RUN = ["run", "--dataset", "bench-tiny", "--model", "kit-linear", "--objective", "kit-cosmoothing", "--no-progress", "--fold-ensembler", "kit-mean"]
@@ -273,7 +273,7 @@ def test_a_fold_killed_mid_run_resumes_and_pools_as_if_uninterrupted(tmp_path, m
 
 
 def test_eval_sized_co_bps_fits_the_null_on_groups_of_eval_size():
-    from harness.crossval import grouped_bits_per_spike
+    from harness.run.crossval import grouped_bits_per_spike
 
     rng = np.random.default_rng(3)
     spikes = rng.poisson(0.3, size=(30, 10, 4)).astype(float)
@@ -288,7 +288,7 @@ def test_eval_sized_co_bps_fits_the_null_on_groups_of_eval_size():
 
 def test_pooled_record_where_eval_is_withheld_adds_the_eval_sized_score(bench_home):
     """As on MC_Maze_Small: the record carries the 75-trial pooled co-bps and the eval-sized one."""
-    from harness.crossval import EVAL_SIZED
+    from harness.run.crossval import EVAL_SIZED
 
     class Withheld:
         @hookimpl

@@ -1,12 +1,13 @@
-"""harness.leaderboard: tables and plots generated from a fixture store, byte for byte."""
+"""harness.leaderboard.board: tables and plots generated from a fixture store, byte for byte."""
 
 from __future__ import annotations
 
 
 import pytest
 
-from harness import leaderboard, results
-from harness.metrics import MetricValue
+from harness.leaderboard import board as leaderboard
+from harness.store import records as results
+from harness.tasks.nlb.metrics import MetricValue
 
 
 
@@ -148,8 +149,8 @@ def test_empty_store(tmp_path):
 
 def commands_host(*extra):
     """A host with the results commands, whether or not DEFAULT_PLUGINS lists them yet."""
-    import harness.commands.results as commands
-    from harness.plugins import DEFAULT_PLUGINS
+    import harness.cli.commands.results as commands
+    from harness.plugin.manager import DEFAULT_PLUGINS
     from harness.testing import kit_host
 
     return kit_host(*extra, *(() if commands.__name__ in DEFAULT_PLUGINS else (commands,)))

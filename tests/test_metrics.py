@@ -1,4 +1,4 @@
-"""harness.metrics: the nlb_tools adapter against nlb's own evaluate, and what nlb_tools lacks."""
+"""harness.tasks.nlb.metrics: the nlb_tools adapter against nlb's own evaluate, and what nlb_tools lacks."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import pytest
 from nlb_tools import evaluation
 from scipy.special import gammaln
 
-from harness import metrics
+from harness.tasks.nlb import metrics
 from harness.contracts import Predictions, SplitRates
-from harness.submission import write_submission
+from harness.tasks.nlb.submission import write_submission
 
 import fixtures.synthetic_nlb as fx
 
@@ -162,7 +162,7 @@ def test_metric_value_round_trips_through_a_dict():
 
 def test_views_bits_per_spike_equals_nlb():
     torch = pytest.importorskip("torch")
-    from harness.views import bits_per_spike
+    from harness.tasks.nlb.views import bits_per_spike
 
     rng = np.random.default_rng(1)
     spikes = rng.poisson(0.5, size=(4, 7, 5)).astype(float)

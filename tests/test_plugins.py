@@ -7,8 +7,8 @@ import warnings
 import pytest
 
 from harness import hookimpl
-from harness.host import Host
-from harness.plugins import DEFAULT_PLUGINS, PluginLoadWarning, load_report, make_plugin_manager
+from harness.plugin.host import Host
+from harness.plugin.manager import DEFAULT_PLUGINS, PluginLoadWarning, load_report, make_plugin_manager
 from harness.testing import KitComponentsPlugin, TinyDatasetPlugin
 
 
@@ -76,7 +76,7 @@ def test_broken_entry_point_warns_once_and_blocks_nothing(monkeypatch):
     def with_broken(**kwargs):
         return [*real(**kwargs), BrokenEntryPoint()]
 
-    monkeypatch.setattr("harness.plugins.entry_points", with_broken)
+    monkeypatch.setattr("harness.plugin.manager.entry_points", with_broken)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         manager = make_plugin_manager(extra_plugins=[KitComponentsPlugin()])

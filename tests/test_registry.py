@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from harness.errors import BenchError, UnknownNameError
-from harness.registry import Entry, ModelEntry, Register, Registry
+from harness.plugin.registry import Entry, ModelEntry, Register, Registry
 
 
 def test_duplicate_names_are_refused_naming_both_plugins():

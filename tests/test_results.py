@@ -1,4 +1,4 @@
-"""harness.results: the run-record schema, the atomic writer, and reading a store."""
+"""harness.store.records: the run-record schema, the atomic writer, and reading a store."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from harness import results
+from harness.store import records as results
 from harness.errors import BenchError
 
 

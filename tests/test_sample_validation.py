@@ -10,7 +10,7 @@ import torch
 
 from harness.cli import main
 from harness.errors import SpecError
-from harness.sample_validation import SampleValidation
+from harness.tasks.nlb.sample_validation import SampleValidation
 from harness.specs import RunSpec, spec_from_mapping
 from harness.testing import CoSmoothingObjective, KitComponentsPlugin, kit_host, make_tiny_dataset, tensor_batch
 

@@ -9,9 +9,9 @@ import pytest
 
 from harness.cli import main
 from harness.errors import SpecError
-from harness.host import Host
-from harness.search_space import FAMILY, build_plan
-from harness.search_spec import Family, load_search_spec, search_spec_from_mapping
+from harness.plugin.host import Host
+from harness.search.space import FAMILY, build_plan
+from harness.search.spec import Family, load_search_spec, search_spec_from_mapping
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
 BASE = {"dataset": "lorenz", "model": "ndt", "objective": "mtm", "train": {"steps": 100}}
@@ -122,7 +122,7 @@ def test_the_baseline_trial_runs_the_configuration_as_it_stands(host):
     trial; a default outside a narrowed range is left to the sampler."""
     import optuna
 
-    from harness.search_study import open_study
+    from harness.search.study import open_study
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     plan = build_plan(host, search(baseline=True, space={"ndt.width": {"low": 48}}, fixed={"ndt.depth": 1}))
@@ -171,7 +171,7 @@ def test_samplers_and_pruners_are_built_seeded_and_bad_options_are_named():
     import optuna
 
     from harness.errors import BenchError
-    from harness.search_study import make_pruner, make_sampler
+    from harness.search.study import make_pruner, make_sampler
 
     assert isinstance(make_sampler({"name": "gp", "seed": 1}), optuna.samplers.GPSampler)
     assert isinstance(make_pruner({"name": "hyperband", "min_resource": 5}), optuna.pruners.HyperbandPruner)
@@ -182,7 +182,7 @@ def test_samplers_and_pruners_are_built_seeded_and_bad_options_are_named():
 
 
 def test_storage_urls_keep_no_password():
-    from harness.search_study import _redacted, storage_kind
+    from harness.search.study import _redacted, storage_kind
 
     assert storage_kind("postgresql+psycopg://bench:secret@db:5432/studies") == "postgresql"
     assert storage_kind("sqlite:////home/x/studies.db") == "sqlite"
@@ -199,7 +199,7 @@ class FakeTrial:
 
 
 def test_slots_count_retries_once_and_surplus_trials_not_at_all():
-    from harness.search import count_slots, is_surplus
+    from harness.search.worker import count_slots, is_surplus
 
     trials = [FakeTrial(0), FakeTrial(1, "FAIL"), FakeTrial(2, "RUNNING"), FakeTrial(3, "WAITING", retry_of=1), FakeTrial(4, "FAIL", surplus=True)]
     count = count_slots(trials)

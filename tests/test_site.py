@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from fixtures.run_records import make_record
-from harness import leaderboard, results
-from harness.metrics import MetricValue
+from harness.leaderboard import board as leaderboard
+from harness.store import records as results
+from harness.tasks.nlb.metrics import MetricValue
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"report figure bytes"
 

@@ -1,4 +1,4 @@
-"""harness.submission: predictions files, the NLB submission layout, and scoring a submission."""
+"""harness.tasks.nlb.submission: predictions files, the NLB submission layout, and scoring a submission."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from nlb_tools import evaluation
 
 from harness.errors import BenchError
-from harness.submission import load_predictions, save_predictions, score_submission, write_submission
+from harness.tasks.nlb.submission import load_predictions, save_predictions, score_submission, write_submission
 
 
 
@@ -133,10 +133,10 @@ def test_score_submission_without_a_matching_group(tmp_path):
 
 def test_submit_and_score_commands(tmp_path, capsys):
     """bench submit rebuilds the dataset through the host from the record; bench score prints numbers."""
-    import harness.commands.results as commands
-    from harness import results
+    import harness.cli.commands.results as commands
+    from harness.store import records as results
     from harness.cli import main
-    from harness.plugins import DEFAULT_PLUGINS
+    from harness.plugin.manager import DEFAULT_PLUGINS
     from harness.testing import kit_host, make_tiny_dataset
 
     from fixtures.run_records import make_record

@@ -17,7 +17,7 @@ class ToyTaskPlugin:
 
     @hookimpl
     def bench_register_tasks(self, register) -> None:
-        register("toy_task", "harness.nlb_task:build", description="a task borrowed for the test", primary_metric="co-bps")
+        register("toy_task", "harness.tasks.nlb.task:build", description="a task borrowed for the test", primary_metric="co-bps")
 
 
 def test_builtin_tasks_register_through_the_hook_and_build_light():
@@ -72,7 +72,7 @@ def test_an_ensembler_for_another_task_is_refused():
 
 
 def test_a_model_default_objective_is_used_without_objective():
-    from harness.execute import resolve_objective
+    from harness.run.execute import resolve_objective
     from harness.specs import RunSpec
 
     host = kit_host(TinyEncodingPlugin())
@@ -84,7 +84,7 @@ def test_a_model_default_objective_is_used_without_objective():
 
 
 def test_records_without_a_task_are_nlb_cosmoothing():
-    from harness.results import record_task
+    from harness.store.records import record_task
 
     assert record_task({})["primary_metric"] == "co-bps"
     assert record_task({"task": {"name": "video_encoding", "primary_metric": "single-trial correlation", "validation_metric": "val_correlation"}})["name"] == ENCODING_TASK
@@ -99,9 +99,9 @@ def test_validate_refuses_a_model_and_objective_of_different_tasks(tmp_path, cap
 
 
 def test_a_store_of_both_tasks_ranks_each_board_by_its_own_primary_metric(tmp_path):
-    from harness import results
-    from harness.leaderboard import generate
-    from harness.metrics import MetricValue
+    from harness.store import records as results
+    from harness.leaderboard.board import generate
+    from harness.tasks.nlb.metrics import MetricValue
     from tests.fixtures.run_records import make_record
 
     store = tmp_path / "store"

@@ -147,8 +147,8 @@ def test_installed_ensembler_is_listed_and_combines_runs(installed_ensembler, be
     import numpy as np
 
     from harness.cli import main
-    from harness.metrics import nlb_bits_per_spike
-    from harness.submission import load_predictions
+    from harness.tasks.nlb.metrics import nlb_bits_per_spike
+    from harness.tasks.nlb.submission import load_predictions
     from harness.testing import KitComponentsPlugin, kit_host
 
     listing = subprocess.run([BENCH, "plugins", "--json"], capture_output=True, text=True)

@@ -26,7 +26,7 @@ def test_weight_averaging_option_trains_and_records(bench_home, capsys):
 def test_heldin_only_trials_join_training_without_their_targets():
     import numpy as np
 
-    from harness.predict import training_pool
+    from harness.tasks.nlb.predict import training_pool
     from harness.testing import make_tiny_dataset
 
     data = make_tiny_dataset()
@@ -55,7 +55,7 @@ def test_heldin_only_trials_option_runs(bench_home, capsys):
 
 def test_a_step_budget_sets_the_epochs():
     from harness.specs import TrainConfig
-    from harness.trainer import planned_epochs
+    from harness.run.trainer import planned_epochs
 
     # MC_Maze_Small's pool (100 trials, 7 batches of 16) and lorenz's (240 trials, 15 batches)
     assert planned_epochs(TrainConfig(steps=7000, epochs=3), 7) == 1000

@@ -18,7 +18,7 @@ import sqlalchemy.exc
 import torch
 from fixtures.postgres import postgres_binaries, throwaway_postgres
 
-from harness.search import count_slots, fail_reason, slot_of
+from harness.search.worker import count_slots, fail_reason, slot_of
 
 TESTS = Path(__file__).resolve().parent
 TUNE = ["tune", "--dataset", "bench-tiny", "--model", "tunable", "--objective", "kit-cosmoothing", "--set", "tunable.groups=1", "--heartbeat", "1", "--pruner", "none"]

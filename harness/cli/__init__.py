@@ -17,8 +17,8 @@ from harness import __version__
 from harness.cli.registry import CommandRegistry
 from harness.cli.state import CliState
 from harness.errors import BenchError
-from harness.host import Host
-from harness.plugins import make_plugin_manager
+from harness.plugin.host import Host
+from harness.plugin.manager import make_plugin_manager
 
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 

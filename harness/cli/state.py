@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import typer
 
-from harness.host import Host
+from harness.plugin.host import Host
 
 
 @dataclass

@@ -10,9 +10,9 @@ import torch
 
 from bench_cd.objective import build_autoencode, build_cd
 from bench_cd.plugin import CD_DEFAULTS
-from harness.errors import BenchError
+from harness.api import BenchError
 from harness.testing import ObjectiveContract, make_tiny_dataset, tensor_batch
-from harness.views import cosmoothing_view
+from harness.api import cosmoothing_view
 
 DATA = make_tiny_dataset()
 T, F, I, O = DATA.n_bins, DATA.n_forward, DATA.n_heldin, DATA.n_heldout
@@ -78,7 +78,7 @@ def test_cd_rate_outside_zero_one_is_refused(rate):
 
 
 def test_cd_rate_is_refused_before_training(bench_home, capsys):
-    from harness.cli import main
+    from harness.api import main
     from harness.testing import KitComponentsPlugin, kit_host
 
     code = main(["run", "--dataset", "bench-tiny", "--model", "kit-linear", "--objective", "cd", "--epochs", "1",
@@ -99,7 +99,7 @@ def test_plugin_import_does_not_import_torch():
 
 
 def test_ndt_trains_with_cd(bench_home, capsys):
-    from harness.cli import main
+    from harness.api import main
     from harness.testing import kit_host
 
     host = kit_host()

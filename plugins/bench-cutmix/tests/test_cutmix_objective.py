@@ -15,9 +15,7 @@ import pytest
 import torch
 
 from bench_cutmix.objective import poisson_loss, random_box
-from harness.contracts import ENCODING_TASK, EncodingBatch, EncodingData, EncodingObjective, EncodingSplit, MouseRecording
-from harness.errors import BenchError
-from harness.host import merged_config
+from harness.api import BenchError, ENCODING_TASK, EncodingBatch, EncodingData, EncodingObjective, EncodingSplit, MouseRecording, merged_config
 from harness.testing import kit_host
 
 N, T, H, W, B = 6, 8, 10, 14, 5

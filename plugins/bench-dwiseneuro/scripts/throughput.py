@@ -20,7 +20,7 @@ import torch
 
 from bench_dwiseneuro.model import build
 from bench_dwiseneuro.plugin import DEFAULTS
-from harness.contracts import EncodingShape
+from harness.api import EncodingShape
 
 
 def peak_rss_mib() -> float:

@@ -23,9 +23,7 @@ import time
 import numpy as np
 import torch
 
-from harness.contracts import EncodingBatch, EncodingData, EncodingSplit
-from harness.encoding_metrics import single_trial_correlation
-from harness.host import merged_config
+from harness.api import EncodingBatch, EncodingData, EncodingSplit, merged_config, single_trial_correlation
 from harness.testing import kit_host
 
 

@@ -17,10 +17,7 @@ import torch
 
 from bench_dwiseneuro.model import Pointwise3d, SpatialDepthwise3d, TemporalDepthwise3d, build, grid_position_table, sine_position_table, tile_channels
 from bench_dwiseneuro.plugin import DEFAULTS
-from harness.contracts import ENCODING_TASK, EncodingModel, EncodingShape
-from harness.errors import BenchError
-from harness.host import merged_config
-from harness.specs import TrainConfig
+from harness.api import BenchError, ENCODING_TASK, EncodingModel, EncodingShape, TrainConfig, merged_config
 from harness.testing import kit_host
 
 #: Small enough for fast tests; still two strided blocks, a widening block and a 2-layer cortex.

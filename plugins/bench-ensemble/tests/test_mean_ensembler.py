@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 
 from bench_ensemble.mean import build, val_co_bps
-from harness.contracts import Predictions
-from harness.errors import BenchError
+from harness.api import BenchError, Predictions
 from harness.testing import EnsemblerContract, make_tiny_dataset
 
 

@@ -10,8 +10,7 @@ import torch
 
 from bench_lfads.model import build, ramp
 from bench_lfads.plugin import DEFAULTS
-from harness.contracts import AuxiliaryLosses, ModelShape
-from harness.errors import BenchError
+from harness.api import AuxiliaryLosses, BenchError, ModelShape
 from harness.testing import ModelContract
 
 SMALL = {"encoder_size": 16, "ic_size": 8, "generator_size": 16, "factors": 8, "ci_encoder_size": 8, "controller_size": 8, "co_size": 2}
@@ -140,7 +139,7 @@ def test_bad_configuration_is_refused_naming_the_option(changes, option):
 
 
 def test_bad_configuration_is_refused_before_training(bench_home, capsys):
-    from harness.cli import main
+    from harness.api import main
     from harness.testing import kit_host
 
     code = main(["run", "--dataset", "bench-tiny", "--model", "lfads", "--objective", "random", "--epochs", "1",
@@ -159,7 +158,7 @@ def test_plugin_import_does_not_import_torch():
 def test_lfads_trains_with_any_objective(bench_home, capsys, objective):
     import json
 
-    from harness.cli import main
+    from harness.api import main
     from harness.testing import kit_host
 
     host = kit_host()

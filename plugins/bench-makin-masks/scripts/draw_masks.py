@@ -16,8 +16,7 @@ import numpy as np
 import torch
 
 from bench_makin_masks.masks import MODES
-from harness.host import Host
-from harness.specs import yaml_value
+from harness.api import Host, yaml_value
 from harness.testing import make_tiny_dataset
 
 HERE = Path(__file__).resolve().parents[1]

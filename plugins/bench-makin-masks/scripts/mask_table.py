@@ -17,8 +17,7 @@ from __future__ import annotations
 import argparse
 import statistics
 
-from harness.execute import completed_record, execute
-from harness.host import Host
+from harness.api import Host, completed_record, execute
 
 MODEL = "rnnf"
 CELLS = (

@@ -11,9 +11,9 @@ import torch
 from bench_makin_masks.masks import MODES, canonical_mode, hidden_entries, pen, shape_offsets
 from bench_makin_masks.objective import build
 from bench_makin_masks.plugin import DEFAULTS
-from harness.errors import BenchError
+from harness.api import BenchError
 from harness.testing import ObjectiveContract, make_tiny_dataset, tensor_batch
-from harness.views import cosmoothing_view
+from harness.api import cosmoothing_view
 
 DATA = make_tiny_dataset()
 T, F, I = DATA.n_bins, DATA.n_forward, DATA.n_heldin

@@ -11,7 +11,7 @@ import torch
 from bench_masking.objective import build, expand_spans
 from bench_masking.plugin import DEFAULTS
 from harness.testing import ObjectiveContract, make_tiny_dataset, tensor_batch
-from harness.views import cosmoothing_view
+from harness.api import cosmoothing_view
 
 DATA = make_tiny_dataset()
 T, F, I, O = DATA.n_bins, DATA.n_forward, DATA.n_heldin, DATA.n_heldout

@@ -10,9 +10,7 @@ import torch
 
 from bench_ndt.model import build, context_mask
 from bench_ndt.plugin import DEFAULTS
-from harness.contracts import ModelShape
-from harness.errors import BenchError
-from harness.host import merged_config
+from harness.api import BenchError, ModelShape, merged_config
 from harness.testing import ModelContract, kit_host
 
 SMALL = {"width": 16, "heads": 2, "ff_size": 32, "depth": 1}

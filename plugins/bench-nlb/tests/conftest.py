@@ -8,8 +8,7 @@ import h5py
 import numpy as np
 import pytest
 
-from harness.host import Host
-from harness.plugins import make_plugin_manager
+from harness.api import Host, make_plugin_manager
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 SHARED_MAZE_SMALL = (REPO_ROOT / ".." / "shared" / "data" / "mc_maze_small").resolve()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from harness.errors import DataFileError
+from harness.api import DataFileError
 
 
 def _counts(*shape, value=0.0):

@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import numpy as np
 import pytest
 
-from harness.errors import BenchError
+from harness.api import BenchError
 
 from bench_nlb import dandi_download
 
@@ -140,7 +140,7 @@ def test_checksum_mismatch_is_an_error(monkeypatch, bench_home):
 
 
 def test_download_command_through_the_cli(archive, host, bench_home):
-    from harness.cli import main
+    from harness.api import main
 
     assert main(["data", "download", "mc_maze_small"], host=host) == 0
     assert (bench_home / "data" / "mc_maze_small" / ASSET_PATH).read_bytes() == CONTENT

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from pynwb import NWBHDF5IO
 
-from harness.errors import DataFileError
+from harness.api import DataFileError
 
 from bench_nlb import nwb_tensors
 from bench_nlb.compat import CompatNWBDataset, rebin_spikes

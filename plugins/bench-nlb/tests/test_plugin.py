@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from harness.errors import BenchError, DataFileError, UnknownNameError
+from harness.api import BenchError, DataFileError, UnknownNameError
 
 NLB_DANDISETS = {
     "mc_maze": "000128",
@@ -82,7 +82,7 @@ def test_bench_data_path_is_searched(host, make_tensor_file, tmp_path, monkeypat
     assert data.source == str(store / "mc_maze_medium" / file.name)
     assert data.heldin_regions == ("all",) * 4
     assert any("no brain-region information" in note for note in data.notes)
-    from harness.registry import Entry
+    from harness.api import Entry
 
     entry = host.registries.datasets.get("mc_maze_medium")
     locate = Entry(kind="dataset", name="x", loader=entry.locator).load()
@@ -90,7 +90,7 @@ def test_bench_data_path_is_searched(host, make_tensor_file, tmp_path, monkeypat
 
 
 def test_generic_file_loads_with_seeded_validation(host, make_tensor_file):
-    from harness.contracts import seeded_val_split
+    from harness.api import seeded_val_split
 
     path = make_tensor_file("export.h5")
     data = host.dataset(str(path), {"val_fraction": 0.3, "val_seed": 7})

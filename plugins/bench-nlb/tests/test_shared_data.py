@@ -9,7 +9,7 @@ import h5py
 import numpy as np
 import pytest
 
-from harness.contracts import seeded_val_split
+from harness.api import seeded_val_split
 
 pytestmark = pytest.mark.shared_data
 

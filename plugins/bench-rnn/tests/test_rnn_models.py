@@ -11,8 +11,7 @@ import torch
 
 from bench_rnn.model import build_neural_roberta, build_r_roberta, build_rnnf
 from bench_rnn.plugin import NEURAL_ROBERTA_DEFAULTS, R_ROBERTA_DEFAULTS, RNNF_DEFAULTS
-from harness.contracts import ModelShape
-from harness.errors import BenchError
+from harness.api import BenchError, ModelShape
 from harness.testing import ModelContract, kit_host
 
 SHAPE = ModelShape(n_heldin=12, n_heldout=4, n_bins=20, n_forward=5, bin_size_ms=10, n_prompts=1)
@@ -155,7 +154,7 @@ def test_heads_error_lists_the_divisors():
 
 
 def test_cli_refuses_a_bad_option_before_training(tmp_path, monkeypatch, capsys):
-    from harness.cli import main
+    from harness.api import main
 
     monkeypatch.setenv("BENCH_HOME", str(tmp_path))
     code = main(["run", "--model", "rnnf", "--dataset", "bench-tiny", "--set", "model.hidden=0", "--no-progress"], host=kit_host())
@@ -202,7 +201,7 @@ def test_rnnf_trains_with_the_other_objectives_of_the_grid(objective, tmp_path, 
     """The grid holds: rnnf x mtm (prompted masks) and rnnf x coordinated dropout run end to end."""
     import json
 
-    from harness.cli import main
+    from harness.api import main
 
     monkeypatch.setenv("BENCH_HOME", str(tmp_path))
     args = ["run", "--model", "rnnf", "--objective", objective, "--dataset", "bench-tiny", "--epochs", "2", "--set", "model.hidden=8", "--no-progress"]

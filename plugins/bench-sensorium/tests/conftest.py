@@ -9,8 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness.host import Host
-from harness.plugins import make_plugin_manager
+from harness.api import Host, make_plugin_manager
 
 #: A small mouse: 6 train trials, 2 oracle videos x 2 repeats, 2 test trials (responses withheld
 #: as published: all zero), 1 excluded ("none") trial.

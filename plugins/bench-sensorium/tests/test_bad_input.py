@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from harness.errors import DataFileError
+from harness.api import DataFileError
 
 from bench_sensorium.datasets import load_sensorium
 from bench_sensorium.defaults import SENSORIUM_DEFAULTS

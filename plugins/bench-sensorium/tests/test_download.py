@@ -10,7 +10,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from harness.errors import BenchError
+from harness.api import BenchError
 
 from bench_sensorium import download
 from bench_sensorium.datasets import load_sensorium
@@ -85,7 +85,7 @@ def test_a_partial_zip_is_resumed(archive, bench_home):
 
 
 def test_the_cli_downloads_into_a_chosen_folder(archive, host, tmp_path):
-    from harness.cli import main
+    from harness.api import main
 
     assert main(["data", "download", "sensorium", "--output", str(tmp_path / "here")], host=host) == 0
     assert (tmp_path / "here" / MOUSE / "data" / "videos" / "0.npy").is_file()

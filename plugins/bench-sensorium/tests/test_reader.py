@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from harness.contracts import ENCODING_TASK, EncodingData
-from harness.errors import BenchError
+from harness.api import BenchError, ENCODING_TASK, EncodingData
 
 from bench_sensorium.datasets import load_sensorium
 from bench_sensorium.defaults import SENSORIUM_DEFAULTS

@@ -8,9 +8,7 @@ import time
 import numpy as np
 import pytest
 
-from harness.contracts import EncodingPredictions
-from harness.encoding_metrics import score_encoding
-from harness.errors import BenchError
+from harness.api import BenchError, EncodingPredictions, score_encoding
 
 from bench_sensorium import synthetic
 from bench_sensorium.datasets import load_sensorium_synthetic, locate_sensorium_synthetic

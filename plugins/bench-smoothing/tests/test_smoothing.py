@@ -11,7 +11,7 @@ import torch
 
 from bench_smoothing.model import build, gaussian_window, smooth
 from bench_smoothing.plugin import DEFAULTS
-from harness.contracts import DatasetTensors, Split, seeded_val_split
+from harness.api import DatasetTensors, Split, seeded_val_split
 from harness.testing import ModelContract, make_tiny_dataset
 
 SMALL_GRID = {"kernel_sd_ms": [30, 50], "alpha": [0.01, 0.1]}
@@ -57,7 +57,7 @@ def test_choice_is_made_on_val_and_reported():
     assert chosen["val_co_bps"] == best["val_co_bps"]
     assert chosen["selected_on"].startswith("val")
     # the reported val score is what the stored model gives on val through forward()
-    from harness.views import bits_per_spike
+    from harness.api import bits_per_spike
 
     with torch.no_grad():
         log_rates = model(cosmoothing_inputs(data.val, data.n_forward), torch.zeros(data.val.n_trials, dtype=torch.long))
@@ -97,7 +97,7 @@ def test_val_co_bps_on_mc_maze_small():
         pytest.skip(f"shared MC_Maze_Small data not found at {MC_MAZE_SMALL}")
     import h5py
 
-    from harness.metrics import nlb_bits_per_spike
+    from harness.api import nlb_bits_per_spike
 
     with h5py.File(MC_MAZE_SMALL, "r") as file:
         arrays = {name: file[name][()] for name in file}

@@ -11,9 +11,7 @@ from bench_stacking.common import per_unit, per_unit_targets, poisson_log_likeli
 from bench_stacking.per_neuron import build as build_per_neuron
 from bench_stacking.plugin import PER_NEURON_DEFAULTS, STACKING_DEFAULTS
 from bench_stacking.stacking import build as build_stacking
-from harness.contracts import Predictions, SplitRates
-from harness.errors import BenchError
-from harness.metrics import nlb_bits_per_spike
+from harness.api import BenchError, Predictions, SplitRates, nlb_bits_per_spike
 from harness.testing import EnsemblerContract, make_tiny_dataset
 
 FEW_ALPHAS = {"alphas": [1e-4, 1e-2, 1.0]}  # a short grid keeps the tests quick

@@ -3,7 +3,7 @@
 Going through a real NWB file keeps the synthetic datasets honest about the data path real
 recordings take. Both stages are cached under BENCH_HOME, keyed by the checked config:
 the NWB file at ``cache/synthetic/<name>-<hash>.nwb`` and the binned tensors through
-``harness.cache.cached``, so a second load reads one small npz file.
+``harness.tasks.nlb.cache.cached``, so a second load reads one small npz file.
 """
 
 from __future__ import annotations
@@ -12,10 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from harness.atomic import atomic_path
-from harness.cache import cache_key, cached
-from harness.contracts import DatasetTensors
-from harness.home import cache_dir
+from harness.api import DatasetTensors, atomic_path, cache_dir, cache_key, cached
 
 from bench_synthetic.nwb_read import read_tensors
 from bench_synthetic.nwb_write import write_nwb

@@ -12,8 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.contracts import DatasetTensors, Split, content_checksum
-from harness.errors import DataFileError
+from harness.api import DataFileError, DatasetTensors, Split, content_checksum
 
 from bench_synthetic.defaults import SOURCE
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness import hookimpl
+from harness.api import hookimpl
 
 from bench_synthetic.defaults import DEFAULTS, DESCRIPTIONS, SOURCE, n_trials, n_units
 

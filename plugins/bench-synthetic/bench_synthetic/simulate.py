@@ -16,7 +16,7 @@ import numpy as np
 
 from bench_synthetic import dynamics
 from bench_synthetic.defaults import DEFAULTS
-from harness.errors import BenchError
+from harness.api import BenchError
 
 SPLIT_LABELS = ("train", "val", "test")
 #: Silence between trials (seconds); the forward window lies inside the trial, before it.

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.host import Host
-from harness.plugins import make_plugin_manager
+from harness.api import Host, make_plugin_manager
 
 
 @pytest.fixture

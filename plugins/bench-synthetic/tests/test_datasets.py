@@ -11,7 +11,7 @@ import pytest
 from bench_synthetic.datasets import generate_nwb, locate_lorenz, nwb_path
 from bench_synthetic.nwb_read import SPLIT_OF_LABEL, read_session
 from bench_synthetic.simulate import simulate
-from harness.errors import BenchError
+from harness.api import BenchError
 
 #: Small enough to generate in well under a second; big enough for every split and condition.
 SMALL = {"n_conditions": 4, "trials_per_condition": 5, "n_bins": 20, "n_forward_bins": 5}
@@ -85,8 +85,8 @@ def test_binning_equals_numpy_histogram_of_the_spike_times(bench_home, name):
 
 
 def test_same_seed_same_checksum_other_seed_another(tmp_path, monkeypatch):
-    from harness.host import Host
-    from harness.plugins import make_plugin_manager
+    from harness.api import Host
+    from harness.api import make_plugin_manager
 
     config = SMALL_CONFIGS["lorenz"]
     checksums = []

@@ -22,9 +22,7 @@ from typing import Any
 
 import torch
 
-from harness.contracts import Batch, DatasetTensors, MaskedBatch
-from harness.errors import BenchError
-from harness.views import cosmoothing_view, masked_heldin_view, masked_poisson_nll, nlb_eval_masks, nlb_eval_view
+from harness.api import Batch, BenchError, DatasetTensors, MaskedBatch, cosmoothing_view, masked_heldin_view, masked_poisson_nll, nlb_eval_masks, nlb_eval_view
 
 
 class _NLBViews:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness import hookimpl
+from harness.api import hookimpl
 
 #: Every setting of ``cd``; a run's ``objective_config`` may override it.
 CD_DEFAULTS = {

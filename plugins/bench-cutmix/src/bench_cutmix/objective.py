@@ -16,8 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from harness.contracts import EncodingBatch, EncodingData
-from harness.errors import BenchError
+from harness.api import BenchError, EncodingBatch, EncodingData
 
 
 def poisson_loss(predicted: torch.Tensor, targets: torch.Tensor, eps: float) -> torch.Tensor:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness import hookimpl
+from harness.api import hookimpl
 
 #: The winner's CutMix settings (alpha 1: the mixing ratio is uniform; half of the windows mixed).
 CUTMIX_DEFAULTS = {

@@ -20,8 +20,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from harness.contracts import EncodingShape
-from harness.errors import BenchError
+from harness.api import BenchError, EncodingShape
 
 
 def drop_path(x: torch.Tensor, rate: float, training: bool) -> torch.Tensor:

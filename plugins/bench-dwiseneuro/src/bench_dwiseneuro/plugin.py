@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness import hookimpl
+from harness.api import hookimpl
 
 #: Every hyperparameter of the model; a run's ``model_config`` may override any of them. The
 #: winner's layout (features (64,64,64,64,128,128,128,256,256), strides (2,1,1,1,2,1,1,2,1),

@@ -6,10 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from harness.averaging import average_predictions
-from harness.contracts import DatasetTensors, Predictions
-from harness.errors import BenchError
-from harness.metrics import nlb_bits_per_spike
+from harness.api import BenchError, DatasetTensors, Predictions, average_predictions, nlb_bits_per_spike
 
 
 def val_co_bps(candidate: Predictions, data: DatasetTensors) -> float:

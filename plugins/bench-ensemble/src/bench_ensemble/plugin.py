@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness import hookimpl
+from harness.api import hookimpl
 
 #: Every setting of the ensembler; ``bench ensemble --set key=value`` overrides them.
 DEFAULTS = {

@@ -25,8 +25,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from harness.contracts import ModelShape
-from harness.errors import BenchError
+from harness.api import BenchError, ModelShape
 
 #: Options that must be >= 0 (a negative weight would reward the penalty).
 NON_NEGATIVE = (

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness import hookimpl
+from harness.api import hookimpl
 
 #: Every hyperparameter of the model; a run's ``model_config`` may override any of them.
 #: lfads-torch's MC_Maze_Small config (generator 100, factors 40, IC 100, inferred inputs 4,

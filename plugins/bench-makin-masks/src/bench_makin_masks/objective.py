@@ -14,9 +14,7 @@ from typing import Any
 import torch
 
 from bench_makin_masks.masks import AXES, MODES, canonical_mode, hidden_entries
-from harness.contracts import Batch, DatasetTensors, MaskedBatch
-from harness.errors import BenchError
-from harness.views import cosmoothing_view, masked_heldin_view, masked_poisson_nll, nlb_eval_masks, nlb_eval_view
+from harness.api import Batch, BenchError, DatasetTensors, MaskedBatch, cosmoothing_view, masked_heldin_view, masked_poisson_nll, nlb_eval_masks, nlb_eval_view
 
 
 def _checked(config: Mapping[str, Any]) -> dict[str, Any]:

@@ -14,8 +14,7 @@ from typing import Any
 import torch
 from torch.nn import functional as F
 
-from harness.contracts import Batch, DatasetTensors, MaskedBatch
-from harness.views import cosmoothing_view, masked_heldin_view, masked_poisson_nll, nlb_eval_masks, nlb_eval_view
+from harness.api import Batch, DatasetTensors, MaskedBatch, cosmoothing_view, masked_heldin_view, masked_poisson_nll, nlb_eval_masks, nlb_eval_view
 
 MODES = ("timestep", "neuron", "full")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness import hookimpl
+from harness.api import hookimpl
 
 #: Every setting of the objective; a run's ``objective_config`` may override any of them.
 DEFAULTS = {

@@ -27,8 +27,7 @@ from typing import Any
 
 import torch
 
-from harness.contracts import Batch, DatasetTensors, MaskedBatch
-from harness.views import cosmoothing_view, hide_forward, masked_poisson_nll
+from harness.api import Batch, DatasetTensors, MaskedBatch, cosmoothing_view, hide_forward, masked_poisson_nll
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from harness.contracts import ModelShape
+from harness.api import ModelShape
 
 EMBEDDINGS = ("linear", "identity")
 POSITIONS = ("learned", "sinusoidal")

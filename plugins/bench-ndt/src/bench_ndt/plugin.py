@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness import hookimpl
+from harness.api import hookimpl
 
 #: Every hyperparameter of the model; a run's ``model_config`` may override any of them.
 #: Tuned on MC_Maze_Small (60 train / 15 val trials, 2 CPU cores). On 60 trials a transformer

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.errors import DataFileError
+from harness.api import DataFileError
 
 
 def check_rank(path: Path, field: str, array: np.ndarray, rank: int, axes: str) -> None:

@@ -17,8 +17,8 @@ def download_command(
     ] = None,
 ) -> None:
     """Download a dataset's files from DANDI (resumable, checksum-verified)."""
-    from harness.cli.state import cli_state
-    from harness.errors import BenchError
+    from harness.api import cli_state
+    from harness.api import BenchError
 
     entry = cli_state(ctx).host.registries.datasets.get(name)  # unknown names get suggestions
     if not entry.downloader:

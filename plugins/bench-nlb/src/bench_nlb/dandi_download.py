@@ -17,8 +17,7 @@ import requests
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 
-from harness.errors import BenchError
-from harness.home import data_dir
+from harness.api import BenchError, data_dir
 
 from bench_nlb.catalog import DATASETS
 from bench_nlb.load import file_sha256

@@ -14,9 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.cache import cache_key, cached
-from harness.contracts import DatasetTensors, Split, content_checksum, seeded_val_split
-from harness.errors import BenchError, DataFileError
+from harness.api import BenchError, DataFileError, DatasetTensors, Split, cache_key, cached, content_checksum, seeded_val_split
 
 from bench_nlb import __version__
 from bench_nlb.catalog import DATASETS, GENERIC, MAZE_METRICS, bin_size_from_filename, dataset_from_filename, submission_name

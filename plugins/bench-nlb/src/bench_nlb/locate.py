@@ -10,8 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.errors import BenchError
-from harness.home import data_dir
+from harness.api import BenchError, data_dir
 
 from bench_nlb.catalog import DATA_SUFFIXES, bin_size_from_filename, dataset_from_filename
 

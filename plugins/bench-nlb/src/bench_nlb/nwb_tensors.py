@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from harness.errors import DataFileError
+from harness.api import DataFileError
 
 #: Split field -> nlb_tools' key, per prefix.
 _KEYS = {

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness import hookimpl
+from harness.api import hookimpl
 
 from bench_nlb.catalog import BIN_SIZES_MS, DATA_SUFFIXES, DATASETS, GENERIC, bin_size_from_filename, dataset_from_filename
 

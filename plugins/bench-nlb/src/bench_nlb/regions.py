@@ -20,7 +20,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from harness.errors import DataFileError
+from harness.api import DataFileError
 
 from bench_nlb.checks import check_disjoint_units
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from harness.errors import DataFileError
+from harness.api import DataFileError
 
 from bench_nlb.checks import check_counts, check_disjoint_units, check_rank, check_same_size
 

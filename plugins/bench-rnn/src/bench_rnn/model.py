@@ -20,8 +20,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from bench_rnn import options
-from harness.contracts import ModelShape
-from harness.errors import BenchError
+from harness.api import BenchError, ModelShape
 
 
 def log_rates(x: torch.Tensor, output: str) -> torch.Tensor:

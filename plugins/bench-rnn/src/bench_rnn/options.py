@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from harness.errors import BenchError
+from harness.api import BenchError
 
 OUTPUTS = ("exp", "sigmoid")
 NORMS = ("pre", "post")  # where the RoBERTa layer normalises: each block's input, or after each residual sum

@@ -7,7 +7,7 @@ dropout 0.46-0.6, lr 5e-4 to 1.5e-2, L2 0 to 5e-7) and were re-tuned on MC_Maze_
 
 from __future__ import annotations
 
-from harness import hookimpl
+from harness.api import hookimpl
 
 #: Options every model of the family shares (a run's ``model_config`` may override any of them).
 _GRU = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from harness.contracts import EncodingData
+from harness.api import EncodingData
 
 from bench_sensorium import synthetic
 from bench_sensorium.locate import find_folders, locate_sensorium  # noqa: F401  (the registry names it)

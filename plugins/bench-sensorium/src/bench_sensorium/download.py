@@ -17,8 +17,7 @@ from pathlib import Path
 import requests
 from rich.console import Console
 
-from harness.errors import BenchError
-from harness.home import data_dir
+from harness.api import BenchError, data_dir
 
 from bench_sensorium.layout import GIN_REPOSITORIES, MICE, gin_repository, mouse_name
 from bench_sensorium.reader import is_mouse_folder

@@ -11,8 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from harness.errors import BenchError
-from harness.home import data_dir
+from harness.api import BenchError, data_dir
 
 from bench_sensorium.layout import mouse_name
 from bench_sensorium.reader import mouse_folders

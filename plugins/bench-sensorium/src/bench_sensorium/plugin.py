@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness import hookimpl
-from harness.contracts import ENCODING_TASK
+from harness.api import ENCODING_TASK, hookimpl
 
 from bench_sensorium.defaults import READER_DEFAULTS, SENSORIUM_DEFAULTS, SYNTHETIC_DEFAULTS, SYNTHETIC_N_NEURONS, SYNTHETIC_N_TRIALS
 

@@ -21,8 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.contracts import EncodingData, EncodingSplit, MouseRecording, content_checksum
-from harness.errors import BenchError, DataFileError
+from harness.api import BenchError, DataFileError, EncodingData, EncodingSplit, MouseRecording, content_checksum
 
 from bench_sensorium import video_hash
 from bench_sensorium.layout import BEHAVIOR_CHANNELS, DEFAULT_TIERS, EXCLUDED_TIER, FRAME_RATE_HZ, MAX_FRAMES, SKIP_FRAMES, TIERS

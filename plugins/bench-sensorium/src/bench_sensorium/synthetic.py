@@ -30,8 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.errors import BenchError
-from harness.home import cache_dir
+from harness.api import BenchError, cache_dir
 
 from bench_sensorium.defaults import SYNTHETIC_DEFAULTS as DEFAULTS
 

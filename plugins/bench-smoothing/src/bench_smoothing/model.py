@@ -22,8 +22,7 @@ import numpy as np
 import torch
 from torch.nn import functional
 
-from harness.contracts import DatasetTensors, ModelShape
-from harness.views import bits_per_spike
+from harness.api import DatasetTensors, ModelShape, bits_per_spike
 
 
 def gaussian_window(sd_bins: float) -> torch.Tensor:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness import hookimpl
+from harness.api import hookimpl
 
 #: The grids are searched on the val split by ``fit_direct``; a run may narrow or widen them.
 DEFAULTS = {

@@ -7,8 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from harness.contracts import DatasetTensors, Predictions, SplitRates
-from harness.errors import BenchError
+from harness.api import BenchError, DatasetTensors, Predictions, SplitRates
 
 SPLITS = ("train", "val", "eval")
 #: The smallest rate (spikes per bin) a combination may predict: log-likelihoods stay finite.

@@ -15,8 +15,7 @@ from typing import Any
 import numpy as np
 
 from bench_stacking.common import SPLITS, check_candidates, mean_rates, per_unit, per_unit_targets, poisson_log_likelihood
-from harness.contracts import DatasetTensors, Predictions
-from harness.errors import BenchError
+from harness.api import BenchError, DatasetTensors, Predictions
 
 
 class PerNeuronEnsembler:

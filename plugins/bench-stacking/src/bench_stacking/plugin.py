@@ -3,7 +3,7 @@ scikit-learn are imported only when an ensembler is built."""
 
 from __future__ import annotations
 
-from harness import hookimpl
+from harness.api import hookimpl
 
 #: Penalty strengths the inner cross-validation chooses from. They multiply a loss normalised per
 #: unit (per spike for the Poisson fit, per unit mean count for least squares), so one grid suits

@@ -42,8 +42,7 @@ from bench_stacking.common import (
     poisson_log_likelihood,
     trial_folds,
 )
-from harness.contracts import DatasetTensors, Predictions
-from harness.errors import BenchError
+from harness.api import BenchError, DatasetTensors, Predictions
 
 FITS = ("poisson", "least-squares")
 SPACES = ("log-rates", "rates")

@@ -1,0 +1,219 @@
+"""``bench run``: train one model with one objective on one dataset, score it, record it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from harness import hookimpl
+from harness.cli.options import DatasetOption, DeviceOption, SeedOption, SpecOption
+from harness.cli.registry import CommandRegistry
+from harness.cli.state import cli_state
+from harness.specs import RunSpec, load_spec, parse_assignments
+
+console = Console(highlight=False)
+
+
+def run_command(
+    ctx: typer.Context,
+    spec_file: SpecOption = None,
+    dataset: DatasetOption = None,
+    model: Annotated[Optional[str], typer.Option("--model", "-m", help="A registered model (bench plugins).")] = None,
+    objective: Annotated[Optional[str], typer.Option("--objective", help="A registered training objective.")] = None,
+    seed: SeedOption = None,
+    device: DeviceOption = None,
+    max_minutes: Annotated[Optional[float], typer.Option("--max-minutes", help="Wall-clock budget (resumed attempts add up).")] = None,
+    epochs: Annotated[Optional[int], typer.Option("--epochs", help="Epoch budget (replaces a spec's or model's step budget).")] = None,
+    lr: Annotated[Optional[float], typer.Option("--lr", help="Peak learning rate.")] = None,
+    batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Trials per batch.")] = None,
+    assignments: Annotated[
+        Optional[list[str]],
+        typer.Option("--set", help="Override one setting, e.g. --set model.n_layers=2 --set train.patience=20 (repeatable)."),
+    ] = None,
+    folds: Annotated[
+        Optional[int], typer.Option("--folds", help="K-fold cross-validation over train + val: K runs, pooled into one result.")
+    ] = None,
+    fold: Annotated[
+        Optional[int], typer.Option("--fold", help="With --folds: run only this fold (0..K-1); pools once every fold is done.")
+    ] = None,
+    fold_ensembler: Annotated[str, typer.Option("--fold-ensembler", help="Ensembler of the fold models' eval rates.")] = "mean",
+    rerun: Annotated[bool, typer.Option("--rerun", help="Train again even if this exact run already completed.")] = False,
+    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show the live progress bar.")] = True,
+) -> None:
+    """Train and score a model; an interrupted run resumes when started again with the same settings."""
+    from harness.run.execute import execute
+
+    host = cli_state(ctx).host
+    if spec_file is not None:
+        spec = load_spec(spec_file)
+    else:  # start from what the model is tuned for; options below still override
+        spec = host.default_spec(model)
+    overrides = parse_assignments(assignments)
+    spec = spec.with_overrides(
+        dataset=dataset,
+        model=model,
+        objective=objective,
+        seed=seed,
+        device=device,
+        folds=folds,
+        fold=fold,
+        dataset_config={**spec.dataset_config, **overrides.get("dataset", {})},
+        model_config={**spec.model_config, **overrides.get("model", {})},
+        objective_config={**spec.objective_config, **overrides.get("objective", {})},
+        train={
+            "max_minutes": max_minutes,
+            "epochs": epochs,
+            "steps": 0 if epochs is not None else None,  # an explicit epoch budget replaces a step budget
+            "lr": lr,
+            "batch_size": batch_size,
+            **overrides.get("train", {}),
+        },
+    )
+    def run_one(one: RunSpec) -> dict:
+        with _LiveProgress(one, enabled=progress) as live:
+            record, outcome = execute(host, one, rerun=rerun, on_epoch=live.update, on_status=live.say)
+        if outcome is None:
+            console.print(f"[dim]{record['run_id']} already completed on {record['created']}; showing its record (--rerun trains again)[/]")
+        else:
+            console.print(f"[dim]{outcome.stopped_because}; {outcome.epochs} epochs in {outcome.wall_seconds:.1f} s[/]")
+        return record
+
+    if not spec.folds:
+        print_record(run_one(spec))
+        return
+    from harness.run.crossval import cross_validate, finished_folds, pool_folds
+    from harness.run.execute import resolve_objective
+
+    host.registries.ensemblers.get(fold_ensembler)  # an unknown name fails before any training
+    spec = resolve_objective(host, spec)  # fold run ids name the objective a run really uses
+    if spec.fold is not None:  # one fold (e.g. folds spread over machines); pool when all are done
+        print_record(run_one(spec))
+        done = finished_folds(spec)
+        if any(record is None for record in done):
+            console.print(f"{sum(r is not None for r in done)} of {spec.folds} folds done; the last one pools them")
+            return
+        print_record(pool_folds(host, spec, done, fold_ensembler))
+        return
+
+    def run_fold(one: RunSpec) -> dict:
+        from harness.store.records import record_task
+
+        console.print(f"[bold]fold {one.fold} of {one.folds}[/]")
+        record = run_one(one)
+        validation = record_task(record)["validation_metric"]
+        metric = record["metrics"].get(validation, {})
+        value = metric.get("value")
+        label = "val co-bps" if validation == "val_co_bps" else validation
+        console.print(f"fold {one.fold}: {label} {'n/a' if value is None else f'{value:.4f}'} on its own {metric.get('n_trials', 0)} trials")
+        return record
+
+    print_record(cross_validate(host, spec, rerun=rerun, ensembler=fold_ensembler, run_fold=run_fold))
+
+
+def print_record(record: dict) -> None:
+    """The record as a compact table (metric, value, split, trials): each distinct note is printed
+    once below it as a numbered footnote, so no row wraps."""
+    from harness.leaderboard.board import ordered_metrics
+    from harness.store.records import record_task
+
+    table = Table(title=f"{record['run_id']}", title_justify="left")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    table.add_column("split")
+    table.add_column("trials", justify="right")
+    notes: list[str] = []
+    for name in ordered_metrics(record["metrics"]):
+        metric = record["metrics"][name]
+        value = "n/a" if metric["value"] is None else f"{metric['value']:.4f}"
+        marker = ""
+        if metric.get("note"):
+            if metric["note"] not in notes:
+                notes.append(metric["note"])
+            marker = f" [{notes.index(metric['note']) + 1}]"
+        table.add_row(escape(name), value + marker, metric["split"], str(metric["n_trials"]))
+    console.print(table)
+    for number, note in enumerate(notes, start=1):
+        console.print(f"[dim]\\[{number}] {escape(note)}[/]")
+    task = record_task(record)
+    primary = task["primary_metric"]
+    headline = record["metrics"].get(primary) or record["metrics"].get(task["validation_metric"])
+    if headline and headline["value"] is not None:
+        console.print(f"{primary}: {headline['value']:.4f} ({headline['split']} split, {headline['n_trials']} trials)")
+    for name in task_headlines(record):
+        line = record["metrics"][name]
+        console.print(f"{name}: {line['value']:.4f} ({line['split']} split, {line['n_trials']} trials)")
+    folds = record.get("folds")
+    if folds:
+        per_fold = ", ".join("n/a" if v is None else f"{v:.4f}" for v in folds["per_fold"].get(primary, []))
+        spread = folds["spread"].get(primary)
+        console.print(f"per fold {primary}: {per_fold}" + ("" if spread is None else f" (sd {spread:.4f})"))
+    console.print(f"run dir: {record['paths']['run_dir']}")
+
+
+def task_headlines(record: dict) -> list[str]:
+    """Metrics printed under the primary one: its oracle (the ceiling a synthetic dataset knows)
+    and the share of it reached, where the record has them."""
+    primary = record_task_primary(record)
+    return [name for name in (f"oracle {primary}", "% of oracle") if (record["metrics"].get(name) or {}).get("value") is not None]
+
+
+def record_task_primary(record: dict) -> str:
+    from harness.store.records import record_task
+
+    return record_task(record)["primary_metric"]
+
+
+def selection_metric(metrics: dict[str, float]) -> str:
+    """The metric a run selects checkpoints by: the one the trainer logs a ``best_`` twin of."""
+    return next((key for key in metrics if f"best_{key}" in metrics), "val_co_bps")
+
+
+class _LiveProgress:
+    """A rich progress bar with the live loss and the validation metric (val co-bps for NLB)."""
+
+    def __init__(self, spec: RunSpec, enabled: bool):
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.enabled = enabled
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("loss {task.fields[loss]}  {task.fields[metric]} {task.fields[bps]}  best {task.fields[best]}"),
+            TimeElapsedColumn(),
+            console=console,
+            disable=not enabled,
+        )
+        self.task = self.progress.add_task(f"{spec.model}/{spec.objective}", total=spec.train.epochs, loss="-", metric="val co-bps", bps="-", best="-")
+
+    def __enter__(self) -> _LiveProgress:
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.progress.__exit__(*exc)
+
+    def update(self, epoch: int, metrics: dict[str, float]) -> None:
+        selection = selection_metric(metrics)
+        self.progress.update(
+            self.task,
+            total=metrics.get("epochs_planned"),
+            completed=epoch + 1,
+            loss=f"{metrics['train_loss']:.4f}",
+            metric="val co-bps" if selection == "val_co_bps" else selection.replace("_", " "),
+            bps=f"{metrics[selection]:.4f}",
+            best=f"{metrics[f'best_{selection}']:.4f}",
+        )
+
+    def say(self, message: str) -> None:
+        self.progress.console.print(f"[dim]{message}[/]")
+
+
+@hookimpl
+def bench_register_commands(cli: CommandRegistry) -> None:
+    cli.app.command("run")(run_command)

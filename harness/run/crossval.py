@@ -1,0 +1,222 @@
+"""Cross-validated results: K fold runs of one spec, pooled into one record and one fold ensemble.
+
+Each fold is an ordinary run (its own run id, checkpoints, resume, record) that validates, stops
+early and picks its checkpoint on its own fold only. The cross-validated record then scores every
+labelled trial once, with the rates of the fold model that validated on it (the same scorer as a
+run, so co-bps and the rest come from nlb_tools), reports the spread of the per-fold values, and
+predicts eval trials with the mean of the fold models through a registered ensembler, so that
+``bench submit`` of the record exports the fold ensemble.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from harness.errors import BenchError
+from harness.contracts import FOLD_SEED
+from harness.store.home import runs_dir
+from harness.plugin.host import Host, merged_config
+from harness.store.records import predictions_path, read_records, record_header, task_entry, write_record
+from harness.specs import RunSpec
+
+#: The ensembler that averages the fold models for eval trials.
+FOLD_ENSEMBLER = "mean"
+
+#: The pooled co-bps with its null rates fitted on eval-sized groups of trials (see below).
+EVAL_SIZED = "co-bps (eval-size null)"
+#: Random regroupings averaged for it.
+EVAL_SIZED_REPEATS = 50
+
+#: Runs one fold's spec and returns its record (``bench run`` wraps it in a progress bar).
+RunFold = Callable[[RunSpec], Mapping[str, Any]]
+
+
+def fold_specs(spec: RunSpec) -> list[RunSpec]:
+    """The K ordinary runs of a K-fold spec."""
+    if not spec.folds:
+        raise BenchError("this spec has no folds: set folds: K in the spec or pass --folds K")
+    return [replace(spec, fold=fold) for fold in range(spec.folds)]
+
+
+def cross_validation_spec(spec: RunSpec) -> RunSpec:
+    """The spec naming the cross-validated result (no fold index)."""
+    return replace(spec, fold=None)
+
+
+def _records_by_id() -> dict[str, dict[str, Any]]:
+    return {record["run_id"]: record for record in read_records()}
+
+
+def finished_folds(spec: RunSpec) -> list[Mapping[str, Any] | None]:
+    """Each fold's record, or None for a fold not finished yet."""
+    records = _records_by_id()
+    return [records.get(fold.run_id()) for fold in fold_specs(spec)]
+
+
+def cross_validate(
+    host: Host,
+    spec: RunSpec,
+    *,
+    rerun: bool = False,
+    ensembler: str = FOLD_ENSEMBLER,
+    run_fold: RunFold | None = None,
+) -> dict[str, Any]:
+    """Run (or resume, or reuse) every fold of ``spec``, then pool them; returns the pooled record."""
+    from harness.run.execute import execute, resolve_objective
+
+    run_fold = run_fold or (lambda fold_spec: execute(host, fold_spec, rerun=rerun)[0])
+    host.registries.ensemblers.get(ensembler)  # an unknown name fails before hours of training
+    spec = resolve_objective(host, spec)
+    members = [run_fold(fold_spec) for fold_spec in fold_specs(spec)]
+    pooled = _records_by_id().get(cross_validation_spec(spec).run_id())
+    if pooled is not None and not rerun and pooled["ensembler"] == ensembler and _newer_than_members(pooled, members):
+        return pooled  # these very fold runs were pooled already
+    return pool_folds(host, spec, members, ensembler)
+
+
+def _newer_than_members(pooled: Mapping[str, Any], members: Sequence[Mapping[str, Any]]) -> bool:
+    from datetime import datetime
+
+    created = datetime.fromisoformat(pooled["created"])
+    return all(datetime.fromisoformat(record["created"]) <= created for record in members)
+
+
+def pooled_val_co_bps(host: Host, spec: RunSpec, folds: int = 5, **options: Any) -> float:
+    """The K-fold pooled val co-bps of ``spec``: each labelled trial scored by the fold model that
+    held it out. A search objective that does not chase one val split's noise (``bench tune``)."""
+    spec = spec if spec.folds else replace(spec, folds=folds)
+    record = cross_validate(host, cross_validation_spec(spec), **options)
+    value = record["metrics"]["val_co_bps"]["value"]
+    if value is None:
+        raise BenchError(f"{record['run_id']}: pooled val co-bps could not be computed ({record['metrics']['val_co_bps']['note']})")
+    return float(value)
+
+
+def grouped_bits_per_spike(rates, spikes, group_size: int, repeats: int = EVAL_SIZED_REPEATS, seed: int = FOLD_SEED) -> float:
+    """nlb bits per spike with each null rate fitted on a group of ``group_size`` trials instead of
+    all of them: the spike-weighted mean of nlb's score per group, over ``repeats`` random groupings.
+
+    Why: nlb's null is the per-unit mean rate of the scored trials themselves. Fitted on 75 trials it
+    is a weaker baseline than one fitted on the 25 eval trials a withheld score uses (sparse held-out
+    units), so the 75-trial pooled co-bps sits above an eval score of the same model. Differences
+    between models do not depend on the null (it is the same for every model on the same trials).
+    """
+    import numpy as np
+
+    from harness.tasks.nlb.metrics import nlb_bits_per_spike
+
+    n_trials = len(spikes)
+    n_groups = max(1, n_trials // group_size)
+    generator = np.random.default_rng(seed)
+    values = []
+    for _ in range(repeats if n_groups > 1 else 1):
+        groups = np.array_split(generator.permutation(n_trials), n_groups)
+        counts = np.array([np.nansum(spikes[g]) for g in groups])
+        scores = np.array([nlb_bits_per_spike(rates[g], spikes[g]) for g in groups])
+        values.append(float(np.sum(scores * counts) / np.sum(counts)))
+    return float(np.mean(values))
+
+
+def eval_sized_co_bps(train, val, data, folds: int) -> dict[str, Any]:
+    """The pooled co-bps as it would score on eval-sized sets of unseen trials (a record metric)."""
+    import numpy as np
+
+    from harness.tasks.nlb.folds import labelled_trials
+
+    labelled = labelled_trials(data)
+    rates = np.concatenate([train.heldout, val.heldout])
+    size = data.eval.n_trials
+    value = grouped_bits_per_spike(rates, labelled.heldout, size)
+    note = (
+        f"out-of-fold rates of all {labelled.n_trials} labelled trials, nlb_tools bits_per_spike per random group of {size} "
+        f"trials (the eval split's size: null rates fitted as on the withheld eval trials), spike-weighted, "
+        f"mean of {EVAL_SIZED_REPEATS} groupings"
+    )
+    trials = [int(t) for t in labelled.trial_ids]
+    return {"value": value, "split": f"{folds}-fold val", "n_trials": len(trials), "trials": trials, "note": note, "higher_is_better": True}
+
+
+def _spread(values: Sequence[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return statistics.stdev(known) if len(known) == len(values) and len(known) > 1 else None
+
+
+def pool_folds(host: Host, spec: RunSpec, members: Sequence[Mapping[str, Any]], ensembler: str = FOLD_ENSEMBLER) -> dict[str, Any]:
+    """Pool finished fold runs (records, in fold order) into the cross-validated record: the task
+    scores every labelled trial with the fold model that validated on it, and the fold ensemble
+    (``ensembler`` over the fold models) predicts the eval trials."""
+    from harness.run.execute import resolve_objective
+
+    spec = cross_validation_spec(resolve_objective(host, spec))
+    expected = [fold.run_id() for fold in fold_specs(spec)]
+    found = [record["run_id"] for record in members]
+    if found != expected:
+        raise BenchError(f"pooling {spec.folds} folds needs the runs {', '.join(expected)} in order, got {', '.join(found) or 'none'}")
+    for record in members:
+        if record["dataset"]["checksum"] != members[0]["dataset"]["checksum"]:
+            raise BenchError(f"fold run {record['run_id']} trained on other data than {members[0]['run_id']}: their folds do not partition one dataset")
+        if not predictions_path(record).is_file():
+            raise BenchError(f"fold run {record['run_id']}: its predictions file {predictions_path(record)} is missing (run it again with --rerun)")
+    data = host.recorded_dataset(members[0]["dataset"], "the fold runs were")
+    task = host.task_of(data)
+    candidates = [task.load_predictions(predictions_path(record)) for record in members]
+
+    settings = merged_config(host.registries.ensemblers.get(ensembler), {})
+    combiner = host.ensembler(ensembler, settings, task=task.name)
+    ensembled = combiner.combine(candidates, data)  # the fold ensemble predicts eval trials
+    metrics, pooled_predictions, n_labelled = task.pool_folds(data, candidates, ensembled, spec.folds)
+
+    run_id = spec.run_id()
+    run_dir = runs_dir() / run_id
+    run_dir.mkdir(parents=True, exist_ok=True)
+    saved = task.save_predictions(pooled_predictions, run_dir / task.predictions_file)
+    per_fold = {
+        name: [record["metrics"][name]["value"] for record in members] for name in metrics if all(name in r["metrics"] for r in members)
+    }
+    first = members[0]
+    record = {
+        **record_header(host.manager, first["versions"]["torch"]),
+        **task_entry(task),
+        "run_id": run_id,
+        "dataset": dict(first["dataset"]),
+        "model": spec.model,
+        "objective": first["objective"],
+        "ensembler": ensembler,
+        "hyperparameters": {
+            "model": dict(first["hyperparameters"]["model"]),
+            "objective": dict(first["hyperparameters"]["objective"]),
+            "train": dict(first["hyperparameters"]["train"]),
+            "chosen": {"ensembler": ensembler, "ensembler_config": dict(settings), "eval": f"mean of the {spec.folds} fold models"},
+        },
+        "seed": spec.seed,
+        "device": "+".join(sorted({record["device"] for record in members})),
+        "n_parameters": int(sum(record["n_parameters"] for record in members)),
+        # the compute the result stands for: every fold's training time
+        "wall_seconds": round(float(sum(record["wall_seconds"] for record in members)), 3),
+        "epochs": int(sum(record["epochs"] for record in members)),
+        "status": "complete",
+        "stopped_because": f"{spec.folds}-fold cross-validation over {n_labelled} labelled trials",
+        "metrics": metrics,
+        "folds": {
+            "k": spec.folds,
+            "seed": FOLD_SEED,
+            "members": expected,
+            "per_fold": per_fold,
+            "spread": {name: _spread(values) for name, values in per_fold.items()},
+        },
+        "paths": {"run_dir": str(run_dir), "checkpoint": None, "predictions": str(Path(saved)), "submission": None},
+        "spec": _spec_dict(spec),
+        "search_trial": spec.search_trial,
+    }
+    write_record(record)
+    return record
+
+
+def _spec_dict(spec: RunSpec) -> dict[str, Any]:
+    from harness.run.execute import _jsonable
+
+    return _jsonable(spec.to_dict())

@@ -1,0 +1,191 @@
+"""One run end to end: build, train (or fit), predict, score, record. The CLI and searches call this."""
+
+from __future__ import annotations
+
+import math
+import shutil
+from collections.abc import Mapping
+from dataclasses import asdict, replace
+from typing import Any
+
+from harness.store.atomic import write_text
+from harness.run.checkpoints import load_checkpoint
+from harness.contracts import DirectFit
+from harness.errors import BenchError
+from harness.plugin.host import Host, merged_config
+from harness.store.records import read_records, record_header, record_metrics, task_entry, write_record
+from harness.run.context import RunContext, choose_device
+from harness.specs import RunSpec, dump_spec
+from harness.run.trainer import EpochCallback, TrainOutcome, fit_direct, seed_everything, train
+
+
+def completed_record(run_id: str) -> dict[str, Any] | None:
+    for record in read_records():
+        if record.get("run_id") == run_id:
+            return record
+    return None
+
+
+def resolve_objective(host: Host, spec: RunSpec) -> RunSpec:
+    """The spec as it runs (and is named): closed-form baselines have no objective, others need
+    one: the given one, else the model's ``default_objective``."""
+    entry = host.registries.models.get(spec.model)
+    if entry.direct_fit:
+        return replace(spec, objective=None)
+    if spec.objective is None:
+        if not entry.default_objective:
+            raise BenchError(f"model '{spec.model}' is trained by gradient descent and needs an --objective")
+        return replace(spec, objective=entry.default_objective)
+    return spec
+
+
+def execute(
+    host: Host,
+    spec: RunSpec,
+    *,
+    rerun: bool = False,
+    on_epoch: EpochCallback | None = None,
+    on_status: Any = None,
+    search: Mapping[str, Any] | None = None,
+) -> tuple[dict[str, Any], TrainOutcome | None]:
+    """Run ``spec``; returns its results record and the training outcome (None if it was done).
+
+    An identical spec that already completed is not trained again unless ``rerun``; an
+    interrupted one resumes from its last checkpoint. ``search`` (study, trial, storage) goes
+    into the record of a run that ``bench tune`` made.
+    """
+    import torch
+
+    say = on_status or (lambda message: None)
+    if spec.folds and spec.fold is None:
+        raise BenchError(f"a spec with folds: {spec.folds} is {spec.folds} runs: harness.run.crossval.cross_validate runs them and pools their scores")
+    spec = resolve_objective(host, spec)
+    model_entry = host.registries.models.get(spec.model)
+    device = choose_device(spec.device)
+    run = RunContext.for_spec(spec, device)
+    if rerun:
+        shutil.rmtree(run.run_dir, ignore_errors=True)
+    else:
+        done = completed_record(run.run_id)
+        if done is not None:
+            return done, None
+
+    data, dataset_config = host.load_dataset(spec.dataset, spec.dataset_config)
+    task = host.task_of(data)
+    host.check_serves("model", spec.model, task.name)  # before anything is built for the wrong task
+    dataset_layout = data
+    if spec.fold is not None:  # validate on this fold, train on the other labelled trials
+        data = task.fold_split(data, spec.fold, spec.folds)
+    run.data = data
+    say(task.describe(data))
+    generator = seed_everything(spec.seed)
+    model_config = merged_config(model_entry, spec.model_config)
+    objective, objective_config = None, {}
+    if spec.objective is not None:
+        objective_config = merged_config(host.check_serves("objective", spec.objective, task.name), spec.objective_config)
+        objective = host.objective(spec.objective, data, objective_config)
+    shape = task.model_shape(data, model_config, objective)
+    model = host.model(spec.model, shape, model_config, task=task.name)
+    if model_entry.direct_fit and not isinstance(model, DirectFit):
+        raise BenchError(f"model '{spec.model}' is registered with direct_fit=True but has no fit_direct(data)")
+
+    run.run_dir.mkdir(parents=True, exist_ok=True)
+    write_text(run.run_dir / "spec.yaml", dump_spec(spec))
+    host.run_started(run)
+    if objective is None:
+        outcome = fit_direct(run, model)
+    else:
+        if run.last_checkpoint.exists():
+            say(f"resuming {run.run_id} from {run.last_checkpoint}")
+
+        def epoch_done(epoch: int, metrics: dict[str, float]) -> None:
+            if not math.isfinite(metrics["train_loss"]):  # every later epoch would be NaN too
+                raise BenchError(
+                    f"training diverged: the loss is {metrics['train_loss']} at epoch {epoch} "
+                    "(try a lower train.lr or train.grad_clip)"
+                )
+            host.epoch_finished(run, epoch, metrics)
+            if on_epoch is not None:
+                on_epoch(epoch, metrics)
+
+        plan = task.training_plan(data, shape, objective, spec.train, device, spec.seed)
+        outcome = train(run, model, plan, spec.train, generator, epoch_done)
+        if outcome.resumed_from_epoch is not None:
+            say(f"resumed from epoch {outcome.resumed_from_epoch}")
+
+    model.load_state_dict(load_checkpoint(run.best_checkpoint, device)["model"])
+    predictions = task.predict(model, shape, objective, data, device)
+    metrics = task.score(data, predictions)
+    if spec.fold is not None:  # saved in the dataset's own layout, so submit and ensembles read them as any run's
+        predictions = task.to_dataset_layout(predictions, dataset_layout, spec.fold, spec.folds)
+    predictions_file = task.save_predictions(predictions, run.run_dir / task.predictions_file)
+
+    record = {
+        **record_header(host.manager, torch.__version__),
+        **task_entry(task),
+        "run_id": run.run_id,
+        "dataset": {**task.dataset_record(data), "config": _jsonable(dataset_config)},
+        "model": spec.model,
+        "objective": spec.objective,
+        "ensembler": None,
+        "hyperparameters": {
+            "model": _jsonable(model_config),
+            "objective": _jsonable(objective_config),
+            "train": asdict(spec.train) if objective is not None else {},
+            "chosen": _jsonable(outcome.chosen),
+        },
+        "seed": spec.seed,
+        "device": device,
+        # closed-form baselines keep what they fitted in buffers, not parameters
+        "n_parameters": int(sum(t.numel() for t in (model.buffers() if model_entry.direct_fit else model.parameters()))),
+        "wall_seconds": round(outcome.wall_seconds, 3),
+        "epochs": outcome.epochs,
+        "status": "complete",
+        "stopped_because": outcome.stopped_because,
+        "history": [
+            {key: round(float(point[key]), 5) if math.isfinite(float(point[key])) else None for key in history_keys(point)}
+            for point in outcome.history
+        ],
+        "metrics": record_metrics(metrics),
+        "paths": {
+            "run_dir": str(run.run_dir),
+            "checkpoint": str(run.best_checkpoint),
+            "predictions": str(predictions_file),
+            "submission": None,
+        },
+        "spec": _jsonable(spec.to_dict()),
+        "search_trial": spec.search_trial,
+    }
+    if search is not None:
+        record["search"] = dict(search)
+    write_record(record)
+    host.run_finished(run, record)
+    return record, outcome
+
+
+#: What every history row keeps (``val_co_bps`` stands for the task's selection metric, e.g.
+#: ``val_correlation``, with its running best); a row also keeps the model's auxiliary loss terms
+#: (``aux_*``) and the sample-validation bps (``sv_bps``) when the run has them.
+HISTORY_KEYS = ("epoch", "train_loss", "val_co_bps", "best_val_co_bps", "val_loss", "elapsed")
+
+
+def history_keys(point: dict[str, float]) -> list[str]:
+    """The keys of one epoch kept in the record: the fixed ones it has (val_loss is absent from
+    epochs trained before it was recorded, and from tasks without one), then the model's own
+    terms and sample validation. The selection metric is the key whose ``best_`` twin is there."""
+    selection = next((key for key in point if f"best_{key}" in point), "val_co_bps")
+    fixed = [{"val_co_bps": selection, "best_val_co_bps": f"best_{selection}"}.get(key, key) for key in HISTORY_KEYS]
+    return [*(key for key in fixed if key in point), *(key for key in point if key.startswith("aux_") or key == "sv_bps")]
+
+
+def _jsonable(value: Any) -> Any:
+    """Configs as plain JSON types (tuples to lists, numpy scalars to numbers)."""
+    if isinstance(value, dict) or hasattr(value, "items"):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "item") and callable(value.item):
+        return value.item()
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return str(value)

@@ -1,0 +1,166 @@
+"""The NLB co-smoothing task: held-in spikes in, rates of held-in and held-out units out.
+
+Everything NLB-specific the core used to do inline lives behind this one object: the training
+pool (held-in-only trials, sample validation), the co-smoothing view that scores val co-bps each
+epoch, rates of every split, nlb_tools scoring, the predictions h5 and the NLB submission, folds
+over labelled trials, and the cross-fitted scores of ensembles. Names the records already use
+(``val_co_bps``, ``best_val_co_bps``, ``co-bps``) are kept, so old runs, checkpoints and
+leaderboards read as before. Torch and nlb_tools load only when a method needs them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from harness.contracts import COSMOOTHING_TASK, DatasetTensors, Objective, Predictions, RateModel
+from harness.errors import BenchError
+
+
+class CoSmoothingTask:
+    """NLB'21 co-smoothing (with forward prediction where a dataset has forward bins)."""
+
+    name = COSMOOTHING_TASK
+    primary_metric = "co-bps"
+    validation_metric = "val_co_bps"
+    predictions_file = "predictions.h5"
+    submission_suffix = ".h5"
+    model_contract = RateModel
+    objective_contract = Objective
+    baseline_model = "smoothing"
+    report_figure = "report.png"
+
+    @property
+    def metric_order(self) -> tuple[str, ...]:
+        from harness.tasks.nlb.fewshot import FEWSHOT_K
+        from harness.tasks.nlb.fewshot import metric_name as fewshot_metric_name
+
+        return (
+            "co-bps", "vel R2", "psth R2", "fp-bps", *(fewshot_metric_name(k) for k in FEWSHOT_K),
+            "val_co_bps", "tp corr", "rate R2", "oracle co-bps",
+        )
+
+    def higher_is_better(self, metric: str) -> bool:
+        return True  # every NLB'21 figure and bps[...] grows with quality
+
+    def metric_definitions(self, metrics: Sequence[str]) -> list[str]:
+        from harness.tasks.nlb.fewshot import FEWSHOT_K
+        from harness.tasks.nlb.fewshot import definition as fewshot_definition
+        from harness.tasks.nlb.fewshot import metric_name as fewshot_metric_name
+
+        if any(fewshot_metric_name(k) in metrics for k in FEWSHOT_K):
+            return [f"**k-shot co-bps** (few-shot co-smoothing): {fewshot_definition()}"]
+        return []
+
+    def check_data(self, data: Any) -> None:
+        if not isinstance(data, DatasetTensors):
+            raise BenchError(f"dataset '{getattr(data, 'name', '?')}' poses task {self.name} but is a {type(data).__name__}, not DatasetTensors")
+
+    def describe(self, data: DatasetTensors) -> str:
+        return (
+            f"dataset {data.name}: {data.train.n_trials} train / {data.val.n_trials} val / {data.eval.n_trials} eval trials, "
+            f"{data.n_heldin} held-in + {data.n_heldout} held-out units, {data.n_bins}+{data.n_forward} bins of {data.bin_size_ms} ms"
+        )
+
+    def dataset_record(self, data: DatasetTensors) -> dict[str, Any]:
+        return {"name": data.name, "checksum": data.checksum, "bin_size_ms": data.bin_size_ms, "source": data.source}
+
+    def model_shape(self, data: DatasetTensors, model_config: Mapping[str, Any], objective: Objective | None):
+        shape = data.shape()
+        return shape if objective is None else replace(shape, n_prompts=max(1, objective.n_prompts))
+
+    def training_plan(self, data: DatasetTensors, shape, objective: Objective, config, device: str, seed: int):
+        from harness.tasks.nlb.plan import CoSmoothingPlan
+
+        return CoSmoothingPlan(data, objective, config, device, seed)
+
+    def predict(self, model, shape, objective: Objective | None, data: DatasetTensors, device: str) -> Predictions:
+        """Rates of every split under the objective's inference view (the co-smoothing view for a
+        closed-form baseline), with the bps of the objective's own eval masks on val."""
+        import numpy as np
+
+        from harness.tasks.nlb.predict import default_view, make_batch, masked_bps, predict_all
+
+        view = objective.inference_batch if objective is not None else default_view
+        predictions = predict_all(model, view, data, device)
+        if objective is None:
+            return predictions
+        val_batch = make_batch(data.val, np.arange(data.val.n_trials), data, device)
+        mask_bps = {
+            mask: masked_bps(model, lambda batch, mask=mask: objective.eval_batch(batch, mask), val_batch)
+            for mask in objective.eval_masks
+        }
+        return replace(predictions, mask_bps=mask_bps)
+
+    def score(self, data: DatasetTensors, predictions: Predictions):
+        from harness.tasks.nlb.metrics import score
+
+        return score(data, predictions)
+
+    def save_predictions(self, predictions: Predictions, path) -> Path:
+        from harness.tasks.nlb.submission import save_predictions
+
+        return save_predictions(predictions, path)
+
+    def load_predictions(self, path) -> Predictions:
+        from harness.tasks.nlb.submission import load_predictions
+
+        return load_predictions(path)
+
+    def write_submission(self, data: DatasetTensors, predictions: Predictions, path) -> dict[str, tuple[int, ...]]:
+        from harness.tasks.nlb.submission import write_submission
+
+        return write_submission(data, predictions, path)
+
+    def submission_description(self, data: DatasetTensors) -> str:
+        return f"group '{data.submission_name}' (float32 rates)"
+
+    def fold_split(self, data: DatasetTensors, fold: int, folds: int) -> DatasetTensors:
+        from harness.tasks.nlb.folds import fold_split
+
+        return fold_split(data, fold, folds)
+
+    def to_dataset_layout(self, predictions: Predictions, data: DatasetTensors, fold: int, folds: int) -> Predictions:
+        from harness.tasks.nlb.folds import to_dataset_layout
+
+        return to_dataset_layout(predictions, data, fold, folds)
+
+    def pool_folds(self, data: DatasetTensors, fold_predictions: Sequence[Predictions], eval_predictions: Predictions, folds: int):
+        """Out-of-fold rates of every labelled trial scored once with nlb_tools; a dataset that
+        withholds its eval targets also gets the co-bps with eval-sized null rates."""
+        from harness.run.crossval import EVAL_SIZED, eval_sized_co_bps
+        from harness.tasks.nlb.folds import FoldPlan, out_of_fold, pooled_predictions, pooled_view
+        from harness.tasks.nlb.metrics import score
+        from harness.store.records import record_metrics
+
+        eval_rates = eval_predictions.eval
+        train, val = out_of_fold(list(fold_predictions), data)
+        metrics = record_metrics(score(pooled_view(data, folds), pooled_predictions(train, val, eval_rates, data, folds)))
+        plan = FoldPlan.for_data(data, folds)
+        n_labelled = plan.n_train + plan.n_val
+        for entry in metrics.values():
+            if entry["split"] in ("val", "train+val"):
+                entry["split"] = f"{folds}-fold val"
+                pooled = f"pooled over all {n_labelled} labelled trials, each predicted by the fold model that validated on it"
+                entry["note"] = f"{entry['note']}; {pooled}" if entry["note"] else pooled
+        if data.eval.heldout is None and data.eval.n_trials:  # scored elsewhere, on eval trials alone
+            metrics[EVAL_SIZED] = eval_sized_co_bps(train, val, data, folds)
+        return metrics, Predictions(train=train, val=val, eval=eval_rates), n_labelled
+
+    def ensemble_metrics(self, host, ensembler: str, settings, candidates, combined: Predictions, data: DatasetTensors, folds: int, seed: int):
+        """Val metrics cross-fitted over folds of val trials (an ensembler may fit on val targets),
+        with the in-sample val co-bps beside them; plain scores when val has no targets."""
+        from harness.run.ensembles import cross_fit, honest_metrics
+        from harness.tasks.nlb.metrics import score
+
+        if data.val.heldout is None:  # nothing to fit on, so nothing to cross-fit
+            return score(data, combined), {}, None
+        cross_fitted_val, per_fold = cross_fit(host, ensembler, settings, candidates, data, folds, seed)
+        return honest_metrics(data, combined, cross_fitted_val, folds, seed), {"folds": per_fold}, {"folds": folds, "seed": seed}
+
+
+def build() -> CoSmoothingTask:
+    """The registered factory."""
+    return CoSmoothingTask()
