@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import stat
 
 import pytest
 
+from harness.store import atomic
 from harness.store import records as results
 from harness.errors import BenchError
-
-
-
 
 from fixtures.run_records import make_record
 
@@ -110,3 +110,22 @@ def test_rewriting_a_run_replaces_its_record(tmp_path):
     updated["wall_seconds"] = 99.0
     results.write_record(updated, store=tmp_path)
     assert [r["wall_seconds"] for r in results.read_records(tmp_path)] == [99.0]
+
+
+def test_an_atomic_write_syncs_the_folder_after_the_rename(tmp_path, monkeypatch):
+    real_fsync, real_replace = os.fsync, os.replace
+    events: list[str] = []
+
+    def fsync(descriptor):
+        events.append("fsync-dir" if stat.S_ISDIR(os.fstat(descriptor).st_mode) else "fsync-file")
+        return real_fsync(descriptor)
+
+    def replace(source, target):
+        events.append("replace")
+        return real_replace(source, target)
+
+    monkeypatch.setattr(atomic.os, "fsync", fsync)
+    monkeypatch.setattr(atomic.os, "replace", replace)
+    atomic.write_text(tmp_path / "a.txt", "hello")
+    assert events == ["fsync-file", "replace", "fsync-dir"]
+    assert (tmp_path / "a.txt").read_text() == "hello"
