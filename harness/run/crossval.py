@@ -20,7 +20,8 @@ from harness.errors import BenchError
 from harness.contracts import FOLD_SEED
 from harness.store.home import runs_dir
 from harness.plugin.host import Host, merged_config
-from harness.store.records import predictions_path, read_records, record_header, task_entry, write_record
+from harness.store.record import RunRecord
+from harness.store.records import predictions_path, read_records
 from harness.specs import RunSpec
 
 #: The ensembler that averages the fold models for eval trials.
@@ -178,42 +179,38 @@ def pool_folds(host: Host, spec: RunSpec, members: Sequence[Mapping[str, Any]], 
         name: [record["metrics"][name]["value"] for record in members] for name in metrics if all(name in r["metrics"] for r in members)
     }
     first = members[0]
-    record = {
-        **record_header(host.manager, first["versions"]["torch"]),
-        **task_entry(task),
-        "run_id": run_id,
-        "dataset": dict(first["dataset"]),
-        "model": spec.model,
-        "objective": first["objective"],
-        "ensembler": ensembler,
-        "hyperparameters": {
+    record = RunRecord.of_members(
+        host.manager,
+        members,
+        torch_version=first["versions"]["torch"],
+        task=task,
+        run_id=run_id,
+        model=spec.model,
+        objective=first["objective"],
+        ensembler=ensembler,
+        hyperparameters={
             "model": dict(first["hyperparameters"]["model"]),
             "objective": dict(first["hyperparameters"]["objective"]),
             "train": dict(first["hyperparameters"]["train"]),
             "chosen": {"ensembler": ensembler, "ensembler_config": dict(settings), "eval": f"mean of the {spec.folds} fold models"},
         },
-        "seed": spec.seed,
-        "device": "+".join(sorted({record["device"] for record in members})),
-        "n_parameters": int(sum(record["n_parameters"] for record in members)),
-        # the compute the result stands for: every fold's training time
-        "wall_seconds": round(float(sum(record["wall_seconds"] for record in members)), 3),
-        "epochs": int(sum(record["epochs"] for record in members)),
-        "status": "complete",
-        "stopped_because": f"{spec.folds}-fold cross-validation over {n_labelled} labelled trials",
-        "metrics": metrics,
-        "folds": {
+        seed=spec.seed,
+        epochs=int(sum(record["epochs"] for record in members)),
+        stopped_because=f"{spec.folds}-fold cross-validation over {n_labelled} labelled trials",
+        metrics=metrics,
+        folds={
             "k": spec.folds,
             "seed": FOLD_SEED,
             "members": expected,
             "per_fold": per_fold,
             "spread": {name: _spread(values) for name, values in per_fold.items()},
         },
-        "paths": {"run_dir": str(run_dir), "checkpoint": None, "predictions": str(Path(saved)), "submission": None},
-        "spec": _spec_dict(spec),
-        "search_trial": spec.search_trial,
-    }
-    write_record(record)
-    return record
+        paths={"run_dir": str(run_dir), "checkpoint": None, "predictions": str(Path(saved)), "submission": None},
+        spec=_spec_dict(spec),
+        search_trial=spec.search_trial,
+    )
+    record.write()
+    return record.to_dict()
 
 
 def _spec_dict(spec: RunSpec) -> dict[str, Any]:

@@ -13,7 +13,8 @@ from harness.run.checkpoints import load_checkpoint
 from harness.contracts import DirectFit
 from harness.errors import BenchError
 from harness.plugin.host import Host, merged_config
-from harness.store.records import read_records, record_header, record_metrics, task_entry, write_record
+from harness.store.record import RunRecord
+from harness.store.records import read_records
 from harness.run.context import RunContext, choose_device
 from harness.specs import RunSpec, dump_spec
 from harness.run.trainer import EpochCallback, TrainOutcome, fit_direct, seed_everything, train
@@ -120,45 +121,45 @@ def execute(
         predictions = task.to_dataset_layout(predictions, dataset_layout, spec.fold, spec.folds)
     predictions_file = task.save_predictions(predictions, run.run_dir / task.predictions_file)
 
-    record = {
-        **record_header(host.manager, torch.__version__),
-        **task_entry(task),
-        "run_id": run.run_id,
-        "dataset": {**task.dataset_record(data), "config": _jsonable(dataset_config)},
-        "model": spec.model,
-        "objective": spec.objective,
-        "ensembler": None,
-        "hyperparameters": {
+    record = RunRecord.new(
+        host.manager,
+        torch_version=torch.__version__,
+        task=task,
+        run_id=run.run_id,
+        dataset={**task.dataset_record(data), "config": _jsonable(dataset_config)},
+        model=spec.model,
+        objective=spec.objective,
+        ensembler=None,
+        hyperparameters={
             "model": _jsonable(model_config),
             "objective": _jsonable(objective_config),
             "train": asdict(spec.train) if objective is not None else {},
             "chosen": _jsonable(outcome.chosen),
         },
-        "seed": spec.seed,
-        "device": device,
+        seed=spec.seed,
+        device=device,
         # closed-form baselines keep what they fitted in buffers, not parameters
-        "n_parameters": int(sum(t.numel() for t in (model.buffers() if model_entry.direct_fit else model.parameters()))),
-        "wall_seconds": round(outcome.wall_seconds, 3),
-        "epochs": outcome.epochs,
-        "status": "complete",
-        "stopped_because": outcome.stopped_because,
-        "history": [
+        n_parameters=int(sum(t.numel() for t in (model.buffers() if model_entry.direct_fit else model.parameters()))),
+        wall_seconds=round(outcome.wall_seconds, 3),
+        epochs=outcome.epochs,
+        stopped_because=outcome.stopped_because,
+        history=[
             {key: round(float(point[key]), 5) if math.isfinite(float(point[key])) else None for key in history_keys(point)}
             for point in outcome.history
         ],
-        "metrics": record_metrics(metrics),
-        "paths": {
+        metrics=metrics,
+        paths={
             "run_dir": str(run.run_dir),
             "checkpoint": str(run.best_checkpoint),
             "predictions": str(predictions_file),
             "submission": None,
         },
-        "spec": _jsonable(spec.to_dict()),
-        "search_trial": spec.search_trial,
-    }
-    if search is not None:
-        record["search"] = dict(search)
-    write_record(record)
+        spec=_jsonable(spec.to_dict()),
+        search_trial=spec.search_trial,
+        search=None if search is None else dict(search),
+    )
+    record.write()
+    record = record.to_dict()
     host.run_finished(run, record)
     return record, outcome
 

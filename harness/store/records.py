@@ -6,7 +6,8 @@ only read. The schema is checked by hand here (no extra dependency), strictly: a
 missing key is an error, so a typo in the trainer fails loudly instead of a column going empty.
 Beyond the required keys a record may carry the trainer's ``history`` (numbers per epoch),
 ``stopped_because``, ``hyperparameters.chosen`` (what a closed-form baseline picked) and
-``search`` (the ``bench tune`` study and trial that made the run).
+``search`` (the ``bench tune`` study and trial that made the run). The record itself is typed:
+:class:`harness.store.record.RunRecord` is built in one place and checked against this schema.
 """
 
 from __future__ import annotations
@@ -218,9 +219,10 @@ def _store(store: str | Path | None) -> Path:
     return Path(store) if store is not None else results_dir()
 
 
-def write_record(record: Mapping[str, Any], store: str | Path | None = None) -> Path:
-    """Validate ``record`` and write it atomically to ``<store>/<run_id>.json``."""
-    record = dict(record)
+def write_record(record: Any, store: str | Path | None = None) -> Path:
+    """Validate ``record`` (a :class:`~harness.store.record.RunRecord`, or its ``to_dict``) and
+    write it atomically to ``<store>/<run_id>.json``."""
+    record = record.to_dict() if hasattr(record, "to_dict") else dict(record)
     validate_record(record)
     path = _store(store) / f"{record['run_id']}.json"
     write_text(path, canonical_json(record))
@@ -228,16 +230,18 @@ def write_record(record: Mapping[str, Any], store: str | Path | None = None) -> 
 
 
 def read_record_file(path: Path) -> dict[str, Any]:
-    """One record file, validated; :class:`RecordError` says why it is not a usable record."""
+    """One record file, read through :class:`~harness.store.record.RunRecord` (as a dict);
+    :class:`RecordError` names the file and says why it is not a usable record."""
+    from harness.store.record import RunRecord
+
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise RecordError(f"{path}: not readable JSON ({error})") from None
     if not isinstance(record, dict) or record.get("schema") != RECORD_SCHEMA:
         raise RecordError(f"{path}: not a bench-harness run record (no \"schema\": \"{RECORD_SCHEMA}\")")
-    problems = record_problems(record)
-    if problems:
-        raise RecordError(f"{path}: " + "; ".join(problems))
+    # checked through the type; its to_dict() is ``record`` (tests load every stored record so)
+    RunRecord.from_dict(record, source=str(path), copy_data=False)
     if path.stem != record["run_id"]:
         raise RecordError(f"{path}: file name does not match run_id {record['run_id']!r}")
     return record
