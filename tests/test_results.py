@@ -50,7 +50,8 @@ def test_store_defaults_to_bench_home(tmp_path, monkeypatch):
         (lambda r: r.update(created="2025-01-02T03:04:05"), "not in UTC"),
         (lambda r: r.update(created="yesterday"), "not an ISO-8601 time"),
         (lambda r: r.update(run_id="../escape"), "not a safe file name"),
-        (lambda r: r.update(schema_version=2), "reads version 1"),
+        (lambda r: r.update(schema_version=3), "reads versions 1 to 2, found 3"),
+        (lambda r: r.update(schema_version=1, legacy_run_id="run-0"), "'legacy_run_id': added in schema version 2"),
         (lambda r: r["metrics"]["co-bps"].update(value=float("nan")), "'metrics.co-bps.value': nan is not finite"),
         (lambda r: r["metrics"]["co-bps"].update(n_trials=5), "'metrics.co-bps.n_trials': 5 but 2 trial ids"),
         (lambda r: r["metrics"]["co-bps"].pop("split"), "'metrics.co-bps.split': missing"),
@@ -148,7 +149,7 @@ def _parts() -> dict:
     return {**record, "created": "2025-01-02T03:04:05+00:00", "versions": make_record()["versions"]}
 
 
-def test_new_records_are_built_in_one_place(tmp_path):
+def test_new_records_are_built_in_one_place_in_the_newest_version(tmp_path):
     from harness.plugin.manager import make_plugin_manager
 
     class Task:
@@ -160,12 +161,26 @@ def test_new_records_are_built_in_one_place(tmp_path):
     parts["metrics"] = {"co-bps": MetricValue(0.2, "val", 1, [4], "", True)}
     members = [make_record("m0", device="cuda", n_parameters=10, wall_seconds=1.25), make_record("m1", device="cpu", n_parameters=5, wall_seconds=2.5)]
     record = RunRecord.of_members(make_plugin_manager(entry_point_plugins=False), members, torch_version=None, task=Task(), **parts)
-    assert record.schema_version == results.RECORD_SCHEMA_VERSION
+    assert record.schema_version == results.RECORD_SCHEMA_VERSION == 2
     assert (record.device, record.n_parameters, record.wall_seconds) == ("cpu+cuda", 15, 3.75)
     assert record.task == {"name": "nlb_cosmoothing", "primary_metric": "co-bps", "validation_metric": "val_co_bps"}
     assert record.metrics["co-bps"] == MetricValue(0.2, "val", 1, [4], "", True).to_dict()
     path = record.write(tmp_path)
     assert results.read_records(tmp_path) == [record.to_dict()] and path.name == "run-a.json"
+
+
+def test_an_old_id_finds_the_record_that_now_has_a_new_one(tmp_path):
+    results.write_record(make_record("lorenz-ndt-s0-new1", legacy_run_id="lorenz-ndt-s0-old"), store=tmp_path)
+    assert results.find_record("lorenz-ndt-s0-old", tmp_path)["run_id"] == "lorenz-ndt-s0-new1"
+    results.write_record(make_record("lorenz-ndt-s0-new2", legacy_run_id="lorenz-ndt-s0-old"), store=tmp_path)
+    with pytest.raises(BenchError, match="old id of lorenz-ndt-s0-new1, lorenz-ndt-s0-new2"):
+        results.find_record("lorenz-ndt-s0-old", tmp_path)
+
+
+def test_a_version_1_record_is_read_and_rewritten_as_version_1(tmp_path):
+    old = make_record(schema_version=1)
+    results.write_record(old, store=tmp_path)
+    assert results.read_records(tmp_path) == [old]
 
 
 def test_an_atomic_write_syncs_the_folder_after_the_rename(tmp_path, monkeypatch):

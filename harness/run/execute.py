@@ -15,16 +15,18 @@ from harness.errors import BenchError
 from harness.plugin.host import Host, merged_config
 from harness.store.record import RunRecord
 from harness.store.records import read_records
-from harness.run.context import RunContext, choose_device
+from harness.run.context import RunContext, RunIdentity, choose_device, run_identity
 from harness.specs import RunSpec, dump_spec
 from harness.run.trainer import EpochCallback, TrainOutcome, fit_direct, seed_everything, train
 
 
-def completed_record(run_id: str) -> dict[str, Any] | None:
-    for record in read_records():
-        if record.get("run_id") == run_id:
-            return record
-    return None
+def completed_record(run: str | RunIdentity) -> dict[str, Any] | None:
+    """The stored record of a run: by its id, or (a :class:`RunIdentity`) by its id or the old
+    id of a record made before run ids hashed what trains, if that record trained the same."""
+    records = read_records()
+    if isinstance(run, RunIdentity):
+        return run.find(records)
+    return next((record for record in records if record["run_id"] == run), None)
 
 
 def resolve_objective(host: Host, spec: RunSpec) -> RunSpec:
@@ -63,13 +65,15 @@ def execute(
     spec = resolve_objective(host, spec)
     model_entry = host.registries.models.get(spec.model)
     device = choose_device(spec.device)
-    run = RunContext.for_spec(spec, device)
+    run = RunContext.for_spec(spec, device, run_identity(host, spec))
     if rerun:
         shutil.rmtree(run.run_dir, ignore_errors=True)
     else:
-        done = completed_record(run.run_id)
+        records = read_records()
+        done = run.identity.find(records)
         if done is not None:
             return done, None
+        run = run.adopt_legacy_folder(record["run_id"] for record in records)
 
     data, dataset_config = host.load_dataset(spec.dataset, spec.dataset_config)
     task = host.task_of(data)
@@ -92,6 +96,7 @@ def execute(
 
     run.run_dir.mkdir(parents=True, exist_ok=True)
     write_text(run.run_dir / "spec.yaml", dump_spec(spec))
+    run.write_identity()
     host.run_started(run)
     if objective is None:
         outcome = fit_direct(run, model)
@@ -126,6 +131,7 @@ def execute(
         torch_version=torch.__version__,
         task=task,
         run_id=run.run_id,
+        legacy_run_id=run.identity.legacy_run_id,
         dataset={**task.dataset_record(data), "config": _jsonable(dataset_config)},
         model=spec.model,
         objective=spec.objective,

@@ -6,7 +6,17 @@ the pooled record of K fold runs and an ensemble of finished runs (both
 checks it against the schema in :mod:`harness.store.records`, and a bad value is refused with
 the field, what was expected and what was found; :meth:`RunRecord.from_dict` adds the file.
 
-Schema version 1 (``schema_version``): readers check it, new records are written in the newest.
+Schema versions (``schema_version``; readers take every one, new records are the newest):
+
+1. The first records. ``run_id`` hashes the run spec as given (:meth:`RunSpec.legacy_run_id`).
+2. ``run_id`` of a run or a pooled K-fold record hashes what trains: configs with the plugins'
+   defaults merged in and the versions of bench-harness and of the distributions providing the
+   dataset, model and objective (:func:`harness.run.context.run_identity`); ``legacy_run_id``
+   keeps the version-1 id of the same spec, which ``find_record`` accepts too. Ensemble ids
+   were already named by what they combine (members and merged settings) and are unchanged.
+
+A record read from the store keeps its version when written again (``bench review --rescore``
+adds metrics to it): the meaning of its ``run_id`` is that of its version.
 """
 
 from __future__ import annotations
@@ -29,7 +39,7 @@ from harness.store.records import (
 )
 
 #: Keys that a record may leave out; ``to_dict`` leaves them out when they are None.
-_OMITTED_WHEN_NONE = ("task", "stopped_because", "history", "folds", "search")
+_OMITTED_WHEN_NONE = ("task", "stopped_because", "history", "folds", "search", "legacy_run_id")
 _NOT_STORED = {"source", "_checked"}
 
 
@@ -74,6 +84,8 @@ class RunRecord:
     folds: Mapping[str, Any] | None = None
     #: The ``bench tune`` study, trial and storage kind that made the run.
     search: Mapping[str, Any] | None = None
+    #: (version 2) the id the same spec had under version 1.
+    legacy_run_id: str | None = None
     schema: str = RECORD_SCHEMA
     schema_version: int = RECORD_SCHEMA_VERSION
     #: Where the record came from, for messages (a file); not stored.
@@ -120,7 +132,7 @@ class RunRecord:
     # -- reading and writing ------------------------------------------------------------------
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], source: str = "", *, copy_data: bool = True) -> RunRecord:
-        """The record ``data`` holds (a stored JSON object); a bad one is
+        """The record ``data`` holds (a stored JSON object, any schema version); a bad one is
         refused naming ``source`` (its file), every wrong field and what it expected. Without
         ``copy_data`` the record shares ``data``'s nested values (a reader that owns them)."""
         problems = record_problems(dict(data)) if isinstance(data, Mapping) else ["'record': expected an object"]
