@@ -158,3 +158,25 @@ def test_the_folder_of_a_finished_old_run_is_not_resumed_by_another_configuratio
 
     retrained, outcome = execute(changed_dataset_default(kit_host(KitComponentsPlugin())), SPEC)
     assert outcome.resumed_from_epoch is None and retrained["paths"]["run_dir"] == str(runs / retrained["run_id"])
+
+
+def test_fold_runs_recorded_before_are_pooled_without_training_again(bench_home):
+    from harness.run.crossval import cross_validate
+
+    spec = SPEC.with_overrides(folds=2)
+    pooled = cross_validate(kit_host(KitComponentsPlugin()), spec, ensembler="kit-mean")
+    old_folds = [as_version_1(read_record(bench_home, run_id), bench_home) for run_id in pooled["folds"]["members"]]
+    (bench_home / "results" / f"{pooled['run_id']}.json").unlink()
+
+    class NoTraining:
+        @hookimpl
+        def bench_run_started(self, run):
+            raise AssertionError(f"{run.run_id} trained again")
+
+    again = cross_validate(kit_host(KitComponentsPlugin(), NoTraining()), spec, ensembler="kit-mean")
+    assert again["run_id"] == pooled["run_id"] and again["folds"]["members"] == [r["run_id"] for r in old_folds]
+    assert again["metrics"] == pooled["metrics"]
+
+
+def read_record(home: Path, run_id: str) -> dict:
+    return json.loads((home / "results" / f"{run_id}.json").read_text())
