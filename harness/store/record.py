@@ -15,7 +15,7 @@ Schema versions (``schema_version``; readers take every one, new records are the
    keeps the version-1 id of the same spec, which ``find_record`` accepts too. Ensemble ids
    were already named by what they combine (members and merged settings) and are unchanged.
 
-A record read from the store keeps its version when written again (``bench review --rescore``
+A record read from the store keeps its version when written again (``bench rescore``
 adds metrics to it): the meaning of its ``run_id`` is that of its version.
 """
 
