@@ -123,9 +123,9 @@ def _run_spec(spec_path: Path, reuse: bool, **overrides) -> dict:
     started = time.perf_counter()
     record, outcome = execute(Host(), spec, rerun=not reuse)
     if outcome is None:
-        print(f"  ({spec.run_id()}: the stored record of {record['created']})")
+        print(f"  ({record['run_id']}: the stored record of {record['created']})")
     else:
-        print(f"  ({spec.run_id()}: {time.perf_counter() - started:.0f} s including data and scoring)")
+        print(f"  ({record['run_id']}: {time.perf_counter() - started:.0f} s including data and scoring)")
     return record
 
 
@@ -225,7 +225,7 @@ def rnn_family(dataset: str = "mc_maze_small", objective: str = "random", reuse:
         print(
             f"{model}/{objective}: val co-bps {metrics['co-bps']['value']:.4f}, vel R2 {metrics['vel R2']['value']:.3f}, "
             f"{record['n_parameters']:,} parameters, {record['epochs']} epochs in {record['wall_seconds']:.0f} s "
-            f"= {per_second:.1f} trials/s with validation ({record['stopped_because']}; {spec.run_id()}, {source})"
+            f"= {per_second:.1f} trials/s with validation ({record['stopped_because']}; {record['run_id']}, {source})"
         )
 
 

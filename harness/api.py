@@ -55,6 +55,7 @@ _export("harness.cli", "main")
 _export("harness.cli.registry", "CommandRegistry")
 _export("harness.cli.state", "cli_state")
 _export("harness.run.execute", "execute", "completed_record")
+_export("harness.run.context", "RunIdentity", "run_identity")
 
 __all__ = ["hookimpl", *_SOURCES]
 

@@ -75,6 +75,8 @@ _LATER_KEYS = {"sample_validation": 0.0}
 #: Spec fields added after runs and studies were recorded, left out of what is hashed while at
 #: their default: unlabelled runs keep their ids and earlier studies their digests.
 _LATER_FIELDS = {"label": None}
+#: What :meth:`RunSpec.run_id` takes from the configuration that trains rather than the spec.
+TRAINED_KEYS = ("dataset_config", "model_config", "objective_config", "versions")
 
 
 def drop_later_fields_at_default(spec_dict: dict[str, Any]) -> dict[str, Any]:
@@ -113,8 +115,10 @@ class RunSpec:
             data[key] = dict(data[key])
         return data
 
-    def run_id(self) -> str:
-        """A readable id that is the same for the same experiment, so a rerun resumes it."""
+    def identity(self, trained: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """What a run id hashes: this spec without what changes only how long or where it runs
+        (device, ``max_minutes``) and without later fields at their default. ``trained`` (see
+        :meth:`run_id`) replaces the configs as given by the configs that train and adds versions."""
         identity = self.to_dict()
         identity.pop("device")
         for key in _BUDGET_KEYS:
@@ -123,12 +127,36 @@ class RunSpec:
             if identity["train"].get(key) == default:
                 identity["train"].pop(key)
         drop_later_fields_at_default(identity)
+        if not self.folds:  # single-split runs keep the ids they had before folds existed
+            identity.pop("folds")
+            identity.pop("fold")
+        if trained is not None:
+            for key in TRAINED_KEYS:
+                identity[key] = trained[key]
+        return identity
+
+    def run_id(self, trained: Mapping[str, Any]) -> str:
+        """A readable id that is the same for the same experiment, so a rerun resumes it.
+
+        ``trained`` is what trains, as :func:`harness.run.context.run_identity` finds it: the
+        ``dataset_config``, ``model_config`` and ``objective_config`` with every plugin default
+        merged in (the spec's own train settings already hold the trainer's defaults), and
+        ``versions``: the version of bench-harness (its trainer and scorer) and of each
+        distribution that provides the run's dataset, model and objective. So a changed plugin
+        default or a new plugin release is a new run, and ``--set model.width=64`` where 64 is
+        the default is the same run as leaving it out.
+        """
+        return self._named(self.identity(trained))
+
+    def legacy_run_id(self) -> str:
+        """The id run records of schema version 1 have: the spec as given, no defaults, no
+        versions. Kept so that runs made before are found (see ``RunIdentity.names``)."""
+        return self._named(self.identity())
+
+    def _named(self, identity: Mapping[str, Any]) -> str:
         cv = ""
         if self.folds:
             cv = f"-cv{self.folds}" + ("" if self.fold is None else f"f{self.fold}")
-        else:  # single-split runs keep the ids they had before folds existed
-            identity.pop("folds")
-            identity.pop("fold")
         digest = hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:10]
         dataset = Path(self.dataset).stem if ("/" in self.dataset or "\\" in self.dataset) else self.dataset
         return f"{dataset}-{self.model}-{self.objective or 'direct'}-s{self.seed}{cv}-{digest}"

@@ -20,6 +20,7 @@ from harness import hookimpl
 from harness.run.checkpoints import load_checkpoint
 from harness.cli import main
 from harness.contracts import Predictions, SplitRates
+from harness.run.context import run_identity
 from harness.run.crossval import pool_folds, pooled_val_co_bps
 from harness.errors import SpecError
 from harness.tasks.nlb.folds import FoldPlan, fold_split, labelled_trials, out_of_fold, pooled_predictions, pooled_view
@@ -65,8 +66,8 @@ def test_folds_are_seeded_and_ignore_the_datasets_own_val_split():
 
 
 def test_fold_and_folds_in_specs_are_checked_and_part_of_the_run_id():
-    assert RunSpec().run_id() == RunSpec(folds=0).run_id()  # single-split ids are what they were
-    ids = {RunSpec(folds=5).run_id()} | {RunSpec(folds=5, fold=k).run_id() for k in range(5)}
+    assert RunSpec().legacy_run_id() == RunSpec(folds=0).legacy_run_id()  # single-split ids are what they were
+    ids = {RunSpec(folds=5).legacy_run_id()} | {RunSpec(folds=5, fold=k).legacy_run_id() for k in range(5)}
     assert len(ids) == 6 and all("-cv5" in run_id for run_id in ids)
     assert spec_from_mapping({"folds": 5, "fold": 2}).fold == 2
     for bad, field in (({"folds": 1}, "folds"), ({"fold": 0}, "fold"), ({"folds": 3, "fold": 3}, "fold"), ({"folds": True}, "folds")):
@@ -92,8 +93,8 @@ def test_each_folds_checkpoint_is_chosen_on_its_own_val_trials_only(bench_home, 
     plan = FoldPlan.for_data(data, 3)
     ids = labelled_trials(data).trial_ids
     stored = records(bench_home)
-    pooled = stored[RunSpec(dataset="bench-tiny", model="kit-linear", objective="kit-cosmoothing", folds=3).with_overrides(
-        train={"epochs": 6, "steps": 0}).run_id()]
+    pooled = stored[run_identity(kit_host(KitComponentsPlugin()), RunSpec(dataset="bench-tiny", model="kit-linear", objective="kit-cosmoothing", folds=3).with_overrides(
+        train={"epochs": 6, "steps": 0})).run_id]
     for fold, run_id in enumerate(pooled["folds"]["members"]):
         train_ids, val_ids = spy.seen[run_id]
         assert val_ids == ids[plan.validated_by(fold)].tolist()

@@ -7,13 +7,20 @@ import json
 
 import pytest
 
+import dataclasses
+import os
+import stat
+from pathlib import Path
+
+from harness.store import atomic
 from harness.store import records as results
+from harness.store.record import RunRecord
 from harness.errors import BenchError
-
-
-
+from harness.tasks.nlb.metrics import MetricValue
 
 from fixtures.run_records import make_record
+
+STORED = Path(__file__).resolve().parents[1] / "leaderboards" / "records"
 
 
 def test_write_and_read_back(tmp_path):
@@ -43,7 +50,8 @@ def test_store_defaults_to_bench_home(tmp_path, monkeypatch):
         (lambda r: r.update(created="2025-01-02T03:04:05"), "not in UTC"),
         (lambda r: r.update(created="yesterday"), "not an ISO-8601 time"),
         (lambda r: r.update(run_id="../escape"), "not a safe file name"),
-        (lambda r: r.update(schema_version=2), "reads version 1"),
+        (lambda r: r.update(schema_version=3), "reads versions 1 to 2, found 3"),
+        (lambda r: r.update(schema_version=1, legacy_run_id="run-0"), "'legacy_run_id': added in schema version 2"),
         (lambda r: r["metrics"]["co-bps"].update(value=float("nan")), "'metrics.co-bps.value': nan is not finite"),
         (lambda r: r["metrics"]["co-bps"].update(n_trials=5), "'metrics.co-bps.n_trials': 5 but 2 trial ids"),
         (lambda r: r["metrics"]["co-bps"].pop("split"), "'metrics.co-bps.split': missing"),
@@ -110,3 +118,85 @@ def test_rewriting_a_run_replaces_its_record(tmp_path):
     updated["wall_seconds"] = 99.0
     results.write_record(updated, store=tmp_path)
     assert [r["wall_seconds"] for r in results.read_records(tmp_path)] == [99.0]
+
+
+@pytest.mark.parametrize("path", sorted(STORED.glob("*.json")), ids=lambda path: path.stem)
+def test_every_stored_record_loads_through_the_type_and_writes_back_the_same(path):
+    raw = json.loads(path.read_text())
+    record = RunRecord.from_dict(raw, source=str(path))
+    assert record.to_dict() == raw
+    assert results.canonical_json(record.to_dict()) == path.read_text()  # leaderboards copy them byte for byte
+
+
+def test_the_type_and_the_schema_name_the_same_keys():
+    stored = {f.name for f in dataclasses.fields(RunRecord)} - {"source", "_checked"}
+    assert stored == set(results._SCHEMA) | set(results._OPTIONAL)
+
+
+def test_a_bad_record_is_refused_naming_its_file_the_field_and_what_was_expected(tmp_path):
+    record = make_record()
+    record["seed"] = "zero"
+    with pytest.raises(results.RecordError, match=r"^/some/run-a.json: 'seed': expected int, found str"):
+        RunRecord.from_dict(record, source="/some/run-a.json")
+    with pytest.raises(results.RecordError, match=r"run record run-a: 'epochs': expected int, found str"):
+        RunRecord(**{**_parts(), "epochs": "3"})
+
+
+def _parts() -> dict:
+    record = make_record()
+    for key in ("schema", "schema_version", "created", "versions", "status"):
+        record.pop(key)
+    return {**record, "created": "2025-01-02T03:04:05+00:00", "versions": make_record()["versions"]}
+
+
+def test_new_records_are_built_in_one_place_in_the_newest_version(tmp_path):
+    from harness.plugin.manager import make_plugin_manager
+
+    class Task:
+        name, primary_metric, validation_metric = "nlb_cosmoothing", "co-bps", "val_co_bps"
+
+    parts = _parts()
+    for key in ("created", "versions", "dataset", "device", "n_parameters", "wall_seconds"):
+        parts.pop(key)
+    parts["metrics"] = {"co-bps": MetricValue(0.2, "val", 1, [4], "", True)}
+    members = [make_record("m0", device="cuda", n_parameters=10, wall_seconds=1.25), make_record("m1", device="cpu", n_parameters=5, wall_seconds=2.5)]
+    record = RunRecord.of_members(make_plugin_manager(entry_point_plugins=False), members, torch_version=None, task=Task(), **parts)
+    assert record.schema_version == results.RECORD_SCHEMA_VERSION == 2
+    assert (record.device, record.n_parameters, record.wall_seconds) == ("cpu+cuda", 15, 3.75)
+    assert record.task == {"name": "nlb_cosmoothing", "primary_metric": "co-bps", "validation_metric": "val_co_bps"}
+    assert record.metrics["co-bps"] == MetricValue(0.2, "val", 1, [4], "", True).to_dict()
+    path = record.write(tmp_path)
+    assert results.read_records(tmp_path) == [record.to_dict()] and path.name == "run-a.json"
+
+
+def test_an_old_id_finds_the_record_that_now_has_a_new_one(tmp_path):
+    results.write_record(make_record("lorenz-ndt-s0-new1", legacy_run_id="lorenz-ndt-s0-old"), store=tmp_path)
+    assert results.find_record("lorenz-ndt-s0-old", tmp_path)["run_id"] == "lorenz-ndt-s0-new1"
+    results.write_record(make_record("lorenz-ndt-s0-new2", legacy_run_id="lorenz-ndt-s0-old"), store=tmp_path)
+    with pytest.raises(BenchError, match="old id of lorenz-ndt-s0-new1, lorenz-ndt-s0-new2"):
+        results.find_record("lorenz-ndt-s0-old", tmp_path)
+
+
+def test_a_version_1_record_is_read_and_rewritten_as_version_1(tmp_path):
+    old = make_record(schema_version=1)
+    results.write_record(old, store=tmp_path)
+    assert results.read_records(tmp_path) == [old]
+
+
+def test_an_atomic_write_syncs_the_folder_after_the_rename(tmp_path, monkeypatch):
+    real_fsync, real_replace = os.fsync, os.replace
+    events: list[str] = []
+
+    def fsync(descriptor):
+        events.append("fsync-dir" if stat.S_ISDIR(os.fstat(descriptor).st_mode) else "fsync-file")
+        return real_fsync(descriptor)
+
+    def replace(source, target):
+        events.append("replace")
+        return real_replace(source, target)
+
+    monkeypatch.setattr(atomic.os, "fsync", fsync)
+    monkeypatch.setattr(atomic.os, "replace", replace)
+    atomic.write_text(tmp_path / "a.txt", "hello")
+    assert events == ["fsync-file", "replace", "fsync-dir"]
+    assert (tmp_path / "a.txt").read_text() == "hello"

@@ -87,8 +87,8 @@ def test_the_share_must_be_below_one():
 
 def test_runs_without_it_keep_their_ids():
     # The id of the default run before sample validation existed: earlier records still match.
-    assert RunSpec().run_id() == RUN_ID_BEFORE_SAMPLE_VALIDATION
-    assert RunSpec().with_overrides(train={"sample_validation": 0.1}).run_id() != RUN_ID_BEFORE_SAMPLE_VALIDATION
+    assert RunSpec().legacy_run_id() == RUN_ID_BEFORE_SAMPLE_VALIDATION
+    assert RunSpec().with_overrides(train={"sample_validation": 0.1}).legacy_run_id() != RUN_ID_BEFORE_SAMPLE_VALIDATION
 
 
 RUN_ID_BEFORE_SAMPLE_VALIDATION = "lorenz-ndt-random-s0-5e17a0c84d"

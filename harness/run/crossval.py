@@ -20,7 +20,9 @@ from harness.errors import BenchError
 from harness.contracts import FOLD_SEED
 from harness.store.home import runs_dir
 from harness.plugin.host import Host, merged_config
-from harness.store.records import predictions_path, read_records, record_header, task_entry, write_record
+from harness.run.context import run_identity
+from harness.store.record import RunRecord
+from harness.store.records import predictions_path, read_records
 from harness.specs import RunSpec
 
 #: The ensembler that averages the fold models for eval trials.
@@ -47,14 +49,10 @@ def cross_validation_spec(spec: RunSpec) -> RunSpec:
     return replace(spec, fold=None)
 
 
-def _records_by_id() -> dict[str, dict[str, Any]]:
-    return {record["run_id"]: record for record in read_records()}
-
-
-def finished_folds(spec: RunSpec) -> list[Mapping[str, Any] | None]:
+def finished_folds(host: Host, spec: RunSpec) -> list[Mapping[str, Any] | None]:
     """Each fold's record, or None for a fold not finished yet."""
-    records = _records_by_id()
-    return [records.get(fold.run_id()) for fold in fold_specs(spec)]
+    records = read_records()
+    return [run_identity(host, fold).find(records) for fold in fold_specs(spec)]
 
 
 def cross_validate(
@@ -72,7 +70,7 @@ def cross_validate(
     host.registries.ensemblers.get(ensembler)  # an unknown name fails before hours of training
     spec = resolve_objective(host, spec)
     members = [run_fold(fold_spec) for fold_spec in fold_specs(spec)]
-    pooled = _records_by_id().get(cross_validation_spec(spec).run_id())
+    pooled = run_identity(host, cross_validation_spec(spec)).find(read_records())
     if pooled is not None and not rerun and pooled["ensembler"] == ensembler and _newer_than_members(pooled, members):
         return pooled  # these very fold runs were pooled already
     return pool_folds(host, spec, members, ensembler)
@@ -152,9 +150,10 @@ def pool_folds(host: Host, spec: RunSpec, members: Sequence[Mapping[str, Any]], 
     from harness.run.execute import resolve_objective
 
     spec = cross_validation_spec(resolve_objective(host, spec))
-    expected = [fold.run_id() for fold in fold_specs(spec)]
+    identities = [run_identity(host, fold) for fold in fold_specs(spec)]
     found = [record["run_id"] for record in members]
-    if found != expected:
+    if len(members) != len(identities) or not all(identity.names(record) for identity, record in zip(identities, members)):
+        expected = [identity.run_id for identity in identities]
         raise BenchError(f"pooling {spec.folds} folds needs the runs {', '.join(expected)} in order, got {', '.join(found) or 'none'}")
     for record in members:
         if record["dataset"]["checksum"] != members[0]["dataset"]["checksum"]:
@@ -170,50 +169,47 @@ def pool_folds(host: Host, spec: RunSpec, members: Sequence[Mapping[str, Any]], 
     ensembled = combiner.combine(candidates, data)  # the fold ensemble predicts eval trials
     metrics, pooled_predictions, n_labelled = task.pool_folds(data, candidates, ensembled, spec.folds)
 
-    run_id = spec.run_id()
-    run_dir = runs_dir() / run_id
+    identity = run_identity(host, spec)
+    run_dir = runs_dir() / identity.run_id
     run_dir.mkdir(parents=True, exist_ok=True)
     saved = task.save_predictions(pooled_predictions, run_dir / task.predictions_file)
     per_fold = {
         name: [record["metrics"][name]["value"] for record in members] for name in metrics if all(name in r["metrics"] for r in members)
     }
     first = members[0]
-    record = {
-        **record_header(host.manager, first["versions"]["torch"]),
-        **task_entry(task),
-        "run_id": run_id,
-        "dataset": dict(first["dataset"]),
-        "model": spec.model,
-        "objective": first["objective"],
-        "ensembler": ensembler,
-        "hyperparameters": {
+    record = RunRecord.of_members(
+        host.manager,
+        members,
+        torch_version=first["versions"]["torch"],
+        task=task,
+        run_id=identity.run_id,
+        legacy_run_id=identity.legacy_run_id,
+        model=spec.model,
+        objective=first["objective"],
+        ensembler=ensembler,
+        hyperparameters={
             "model": dict(first["hyperparameters"]["model"]),
             "objective": dict(first["hyperparameters"]["objective"]),
             "train": dict(first["hyperparameters"]["train"]),
             "chosen": {"ensembler": ensembler, "ensembler_config": dict(settings), "eval": f"mean of the {spec.folds} fold models"},
         },
-        "seed": spec.seed,
-        "device": "+".join(sorted({record["device"] for record in members})),
-        "n_parameters": int(sum(record["n_parameters"] for record in members)),
-        # the compute the result stands for: every fold's training time
-        "wall_seconds": round(float(sum(record["wall_seconds"] for record in members)), 3),
-        "epochs": int(sum(record["epochs"] for record in members)),
-        "status": "complete",
-        "stopped_because": f"{spec.folds}-fold cross-validation over {n_labelled} labelled trials",
-        "metrics": metrics,
-        "folds": {
+        seed=spec.seed,
+        epochs=int(sum(record["epochs"] for record in members)),
+        stopped_because=f"{spec.folds}-fold cross-validation over {n_labelled} labelled trials",
+        metrics=metrics,
+        folds={
             "k": spec.folds,
             "seed": FOLD_SEED,
-            "members": expected,
+            "members": found,
             "per_fold": per_fold,
             "spread": {name: _spread(values) for name, values in per_fold.items()},
         },
-        "paths": {"run_dir": str(run_dir), "checkpoint": None, "predictions": str(Path(saved)), "submission": None},
-        "spec": _spec_dict(spec),
-        "search_trial": spec.search_trial,
-    }
-    write_record(record)
-    return record
+        paths={"run_dir": str(run_dir), "checkpoint": None, "predictions": str(Path(saved)), "submission": None},
+        spec=_spec_dict(spec),
+        search_trial=spec.search_trial,
+    )
+    record.write()
+    return record.to_dict()
 
 
 def _spec_dict(spec: RunSpec) -> dict[str, Any]:

@@ -25,7 +25,8 @@ from harness.errors import BenchError
 from harness.store.home import runs_dir
 from harness.plugin.host import Host, merged_config
 from harness.tasks.nlb.metrics import MetricValue, score
-from harness.store.records import predictions_path, record_header, record_metrics, task_entry, write_record
+from harness.store.record import RunRecord
+from harness.store.records import predictions_path
 
 if TYPE_CHECKING:  # numpy loads when an ensemble is built, not when the CLI registers its commands
     import numpy as np
@@ -226,41 +227,37 @@ def ensemble_runs(
     run_dir = runs_dir() / run_id
     run_dir.mkdir(parents=True, exist_ok=True)
     saved = task.save_predictions(combined, run_dir / task.predictions_file)
-    record = {
-        **record_header(host.manager, torch_version=None),
-        **task_entry(task),
-        "run_id": run_id,
-        "dataset": dict(dataset),
-        "model": _joined([record["model"] for record in members]),
-        "objective": _joined([record["objective"] for record in members]),
-        "ensembler": ensembler,
-        "hyperparameters": {
+    record = RunRecord.of_members(
+        host.manager,
+        members,
+        torch_version=None,
+        task=task,
+        run_id=run_id,
+        model=_joined([record["model"] for record in members]),
+        objective=_joined([record["objective"] for record in members]),
+        ensembler=ensembler,
+        hyperparameters={
             "model": {},
             "objective": {},
             "train": {},
             "chosen": chosen,
         },
-        "seed": 0,  # an ensemble is one record per member set; its members keep their own seeds
-        "device": _joined([record["device"] for record in members]) or "cpu",
-        "n_parameters": int(sum(record["n_parameters"] for record in members)),
-        # the compute the ensemble stands for: every member's training time
-        "wall_seconds": round(float(sum(record["wall_seconds"] for record in members)), 3),
-        "epochs": 0,
-        "status": "complete",
-        "stopped_because": f"ensemble of {len(members)} runs",
-        "metrics": record_metrics(metrics),
-        "paths": {"run_dir": str(run_dir), "checkpoint": None, "predictions": str(saved), "submission": None},
-        "spec": {
+        seed=0,  # an ensemble is one record per member set; its members keep their own seeds
+        epochs=0,
+        stopped_because=f"ensemble of {len(members)} runs",
+        metrics=metrics,
+        paths={"run_dir": str(run_dir), "checkpoint": None, "predictions": str(saved), "submission": None},
+        spec={
             "ensembler": ensembler,
             "ensembler_config": dict(settings),
             "label": label or ensemble_label(ensembler, settings, entry.defaults),
             "members": member_ids,
             "cross_fit": cross_fit_settings,
         },
-        "search_trial": None,
-    }
-    write_record(record, store)
-    return record
+        search_trial=None,
+    )
+    record.write(store)
+    return record.to_dict()
 
 
 def select_members(

@@ -13,17 +13,20 @@ from harness.run.checkpoints import load_checkpoint
 from harness.contracts import DirectFit
 from harness.errors import BenchError
 from harness.plugin.host import Host, merged_config
-from harness.store.records import read_records, record_header, record_metrics, task_entry, write_record
-from harness.run.context import RunContext, choose_device
+from harness.store.record import RunRecord
+from harness.store.records import read_records
+from harness.run.context import RunContext, RunIdentity, choose_device, run_identity
 from harness.specs import RunSpec, dump_spec
 from harness.run.trainer import EpochCallback, TrainOutcome, fit_direct, seed_everything, train
 
 
-def completed_record(run_id: str) -> dict[str, Any] | None:
-    for record in read_records():
-        if record.get("run_id") == run_id:
-            return record
-    return None
+def completed_record(run: str | RunIdentity) -> dict[str, Any] | None:
+    """The stored record of a run: by its id, or (a :class:`RunIdentity`) by its id or the old
+    id of a record made before run ids hashed what trains, if that record trained the same."""
+    records = read_records()
+    if isinstance(run, RunIdentity):
+        return run.find(records)
+    return next((record for record in records if record["run_id"] == run), None)
 
 
 def resolve_objective(host: Host, spec: RunSpec) -> RunSpec:
@@ -62,13 +65,15 @@ def execute(
     spec = resolve_objective(host, spec)
     model_entry = host.registries.models.get(spec.model)
     device = choose_device(spec.device)
-    run = RunContext.for_spec(spec, device)
+    run = RunContext.for_spec(spec, device, run_identity(host, spec))
     if rerun:
         shutil.rmtree(run.run_dir, ignore_errors=True)
     else:
-        done = completed_record(run.run_id)
+        records = read_records()
+        done = run.identity.find(records)
         if done is not None:
             return done, None
+        run = run.adopt_legacy_folder(record["run_id"] for record in records)
 
     data, dataset_config = host.load_dataset(spec.dataset, spec.dataset_config)
     task = host.task_of(data)
@@ -91,6 +96,7 @@ def execute(
 
     run.run_dir.mkdir(parents=True, exist_ok=True)
     write_text(run.run_dir / "spec.yaml", dump_spec(spec))
+    run.write_identity()
     host.run_started(run)
     if objective is None:
         outcome = fit_direct(run, model)
@@ -120,45 +126,46 @@ def execute(
         predictions = task.to_dataset_layout(predictions, dataset_layout, spec.fold, spec.folds)
     predictions_file = task.save_predictions(predictions, run.run_dir / task.predictions_file)
 
-    record = {
-        **record_header(host.manager, torch.__version__),
-        **task_entry(task),
-        "run_id": run.run_id,
-        "dataset": {**task.dataset_record(data), "config": _jsonable(dataset_config)},
-        "model": spec.model,
-        "objective": spec.objective,
-        "ensembler": None,
-        "hyperparameters": {
+    record = RunRecord.new(
+        host.manager,
+        torch_version=torch.__version__,
+        task=task,
+        run_id=run.run_id,
+        legacy_run_id=run.identity.legacy_run_id,
+        dataset={**task.dataset_record(data), "config": _jsonable(dataset_config)},
+        model=spec.model,
+        objective=spec.objective,
+        ensembler=None,
+        hyperparameters={
             "model": _jsonable(model_config),
             "objective": _jsonable(objective_config),
             "train": asdict(spec.train) if objective is not None else {},
             "chosen": _jsonable(outcome.chosen),
         },
-        "seed": spec.seed,
-        "device": device,
+        seed=spec.seed,
+        device=device,
         # closed-form baselines keep what they fitted in buffers, not parameters
-        "n_parameters": int(sum(t.numel() for t in (model.buffers() if model_entry.direct_fit else model.parameters()))),
-        "wall_seconds": round(outcome.wall_seconds, 3),
-        "epochs": outcome.epochs,
-        "status": "complete",
-        "stopped_because": outcome.stopped_because,
-        "history": [
+        n_parameters=int(sum(t.numel() for t in (model.buffers() if model_entry.direct_fit else model.parameters()))),
+        wall_seconds=round(outcome.wall_seconds, 3),
+        epochs=outcome.epochs,
+        stopped_because=outcome.stopped_because,
+        history=[
             {key: round(float(point[key]), 5) if math.isfinite(float(point[key])) else None for key in history_keys(point)}
             for point in outcome.history
         ],
-        "metrics": record_metrics(metrics),
-        "paths": {
+        metrics=metrics,
+        paths={
             "run_dir": str(run.run_dir),
             "checkpoint": str(run.best_checkpoint),
             "predictions": str(predictions_file),
             "submission": None,
         },
-        "spec": _jsonable(spec.to_dict()),
-        "search_trial": spec.search_trial,
-    }
-    if search is not None:
-        record["search"] = dict(search)
-    write_record(record)
+        spec=_jsonable(spec.to_dict()),
+        search_trial=spec.search_trial,
+        search=None if search is None else dict(search),
+    )
+    record.write()
+    record = record.to_dict()
     host.run_finished(run, record)
     return record, outcome
 

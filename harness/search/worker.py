@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from harness import hookimpl
 from harness.errors import BenchError
-from harness.run.execute import resolve_objective
+from harness.run.context import run_identity
 from harness.plugin.host import Host
 from harness.search.space import SearchPlan
 from harness.search.study import DEFAULT_HEARTBEAT_SECONDS, MAX_RETRIES, STALE_AFTER_HEARTBEATS, make_sampler, storage_kind
@@ -257,7 +257,7 @@ class Worker:
             trial.set_user_attr("worker", worker_name())
             minutes = [m for m in (self.budgets.trial_max_minutes, self.remaining_minutes()) if m is not None]
             spec = self.plan.run_spec(family, values).with_overrides(search_trial=slot, train={"max_minutes": min(minutes) if minutes else None})
-            trial.set_user_attr("run_id", spec.run_id() if not spec.folds else resolve_objective(self.host, replace(spec, fold=0)).run_id())
+            trial.set_user_attr("run_id", run_identity(self.host, spec if not spec.folds else replace(spec, fold=0)).run_id)
             self.host.manager.register(reporter)
             search = {"study": self.study.study_name, "trial": trial.number, "storage": self.storage}
             value, records = evaluate_spec(self.host, spec, search, say=lambda m: self.say(f"trial {trial.number}: {m}"))

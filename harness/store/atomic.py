@@ -22,8 +22,25 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
         with open(temporary, "rb") as written:
             os.fsync(written.fileno())
         os.replace(temporary, target)
+        fsync_directory(target.parent)
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def fsync_directory(folder: Path) -> None:
+    """Make a rename in ``folder`` durable: until the directory entry is on disk, a power cut
+    after ``os.replace`` may bring back the old file (or none). Skipped where directories cannot
+    be opened (Windows)."""
+    try:
+        descriptor = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:  # some file systems refuse fsync on a directory; the file itself is synced
+        pass
+    finally:
+        os.close(descriptor)
 
 
 def write_text(target: str | os.PathLike, text: str) -> None:

@@ -6,7 +6,9 @@ only read. The schema is checked by hand here (no extra dependency), strictly: a
 missing key is an error, so a typo in the trainer fails loudly instead of a column going empty.
 Beyond the required keys a record may carry the trainer's ``history`` (numbers per epoch),
 ``stopped_because``, ``hyperparameters.chosen`` (what a closed-form baseline picked) and
-``search`` (the ``bench tune`` study and trial that made the run).
+``search`` (the ``bench tune`` study and trial that made the run). The record itself is typed:
+:class:`harness.store.record.RunRecord` is built in one place, checked against this schema, and
+says what changed between schema versions.
 """
 
 from __future__ import annotations
@@ -26,7 +28,10 @@ from harness.errors import BenchError
 from harness.store.home import results_dir
 
 RECORD_SCHEMA = "bench-harness/run-record"
-RECORD_SCHEMA_VERSION = 1
+#: The version new records are written in; every version down to 1 is read.
+RECORD_SCHEMA_VERSION = 2
+#: Keys a record of some version added, that records of earlier versions never carry.
+_ADDED_IN_VERSION = {"legacy_run_id": 2}
 
 _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
@@ -66,6 +71,8 @@ _OPTIONAL: dict[str, Any] = {
     # the task the run's dataset posed and what its leaderboard ranks by (records written before
     # tasks existed have none: they are NLB co-smoothing runs, see :func:`record_task`)
     "task": {"name": str, "primary_metric": str, "validation_metric": str},
+    # (version 2) the spec-only id this run had under version 1, so an old id still finds it
+    "legacy_run_id": str,
 }
 _OPTIONAL_HYPERPARAMETERS: dict[str, Any] = {"chosen": dict}
 _METRIC_SCHEMA: dict[str, Any] = {
@@ -117,15 +124,20 @@ def _check(mapping: Any, schema: Mapping[str, Any], where: str, problems: list[s
 
 
 def record_problems(record: Any) -> list[str]:
-    """Everything wrong with ``record`` against schema version 1; empty when it is valid."""
+    """Everything wrong with ``record`` against its schema version; empty when it is valid."""
     problems: list[str] = []
     _check(record, _SCHEMA, "", problems, _OPTIONAL)
     if problems:
         return problems
     if record["schema"] != RECORD_SCHEMA:
         problems.append(f"'schema': expected {RECORD_SCHEMA!r}, found {record['schema']!r}")
-    if record["schema_version"] != RECORD_SCHEMA_VERSION:
-        problems.append(f"'schema_version': this harness reads version {RECORD_SCHEMA_VERSION}, found {record['schema_version']}")
+    if not 1 <= record["schema_version"] <= RECORD_SCHEMA_VERSION:
+        problems.append(f"'schema_version': this harness reads versions 1 to {RECORD_SCHEMA_VERSION}, found {record['schema_version']}")
+    for key, version in _ADDED_IN_VERSION.items():
+        if key in record and record["schema_version"] < version:
+            problems.append(f"'{key}': added in schema version {version}, found in a version {record['schema_version']} record")
+    if "legacy_run_id" in record and not _RUN_ID.match(record["legacy_run_id"]):
+        problems.append(f"'legacy_run_id': {record['legacy_run_id']!r} is not a safe file name (letters, digits, '.', '_', '-')")
     if not _RUN_ID.match(record["run_id"]):
         problems.append(f"'run_id': {record['run_id']!r} is not a safe file name (letters, digits, '.', '_', '-')")
     try:
@@ -218,9 +230,10 @@ def _store(store: str | Path | None) -> Path:
     return Path(store) if store is not None else results_dir()
 
 
-def write_record(record: Mapping[str, Any], store: str | Path | None = None) -> Path:
-    """Validate ``record`` and write it atomically to ``<store>/<run_id>.json``."""
-    record = dict(record)
+def write_record(record: Any, store: str | Path | None = None) -> Path:
+    """Validate ``record`` (a :class:`~harness.store.record.RunRecord`, or its ``to_dict``) and
+    write it atomically to ``<store>/<run_id>.json``."""
+    record = record.to_dict() if hasattr(record, "to_dict") else dict(record)
     validate_record(record)
     path = _store(store) / f"{record['run_id']}.json"
     write_text(path, canonical_json(record))
@@ -228,16 +241,18 @@ def write_record(record: Mapping[str, Any], store: str | Path | None = None) -> 
 
 
 def read_record_file(path: Path) -> dict[str, Any]:
-    """One record file, validated; :class:`RecordError` says why it is not a usable record."""
+    """One record file, read through :class:`~harness.store.record.RunRecord` (as a dict);
+    :class:`RecordError` names the file and says why it is not a usable record."""
+    from harness.store.record import RunRecord
+
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise RecordError(f"{path}: not readable JSON ({error})") from None
     if not isinstance(record, dict) or record.get("schema") != RECORD_SCHEMA:
         raise RecordError(f"{path}: not a bench-harness run record (no \"schema\": \"{RECORD_SCHEMA}\")")
-    problems = record_problems(record)
-    if problems:
-        raise RecordError(f"{path}: " + "; ".join(problems))
+    # checked through the type; its to_dict() is ``record`` (tests load every stored record so)
+    RunRecord.from_dict(record, source=str(path), copy_data=False)
     if path.stem != record["run_id"]:
         raise RecordError(f"{path}: file name does not match run_id {record['run_id']!r}")
     return record
@@ -266,7 +281,8 @@ def predictions_path(record: Mapping[str, Any]) -> Path:
 
 
 def find_record(run_id_or_latest: str = "latest", store: str | Path | None = None) -> dict[str, Any]:
-    """The record with this run id (or a unique prefix of one), or the newest for ``latest``."""
+    """The record with this run id (or a unique prefix of one), or the newest for ``latest``. An
+    id a run had under record schema version 1 (its ``legacy_run_id``) finds it too."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a broken neighbour does not concern this lookup
         records = read_records(store)
@@ -278,6 +294,11 @@ def find_record(run_id_or_latest: str = "latest", store: str | Path | None = Non
     by_id = {record["run_id"]: record for record in records}
     if run_id_or_latest in by_id:
         return by_id[run_id_or_latest]
+    aliased = [record for record in records if record.get("legacy_run_id") == run_id_or_latest]
+    if len(aliased) == 1:
+        return aliased[0]
+    if len(aliased) > 1:  # runs of one spec whose defaults or plugin versions differed
+        raise BenchError(f"run id '{run_id_or_latest}' was the old id of {', '.join(sorted(r['run_id'] for r in aliased))}: give one of them")
     prefixed = [run_id for run_id in by_id if run_id.startswith(run_id_or_latest)]
     if len(prefixed) == 1:
         return by_id[prefixed[0]]

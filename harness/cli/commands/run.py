@@ -93,7 +93,7 @@ def run_command(
     spec = resolve_objective(host, spec)  # fold run ids name the objective a run really uses
     if spec.fold is not None:  # one fold (e.g. folds spread over machines); pool when all are done
         print_record(run_one(spec))
-        done = finished_folds(spec)
+        done = finished_folds(host, spec)
         if any(record is None for record in done):
             console.print(f"{sum(r is not None for r in done)} of {spec.folds} folds done; the last one pools them")
             return

@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import statistics
 
-from harness.api import Host, completed_record, execute
+from harness.api import Host, completed_record, execute, run_identity
 
 MODEL = "rnnf"
 CELLS = (
@@ -67,7 +67,7 @@ def main() -> None:
     print("| objective | mode | val co-bps (mean ± sd) | seeds | per seed | wall s (mean) |")
     print("|---|---|---|---|---|---|")
     for objective, mode in CELLS:
-        records = [completed_record(spec_for(host, objective, mode, seed, args).run_id()) for seed in args.seeds]
+        records = [completed_record(run_identity(host, spec_for(host, objective, mode, seed, args))) for seed in args.seeds]
         records = [record for record in records if record is not None]
         if not records:
             print(f"| {objective} | {mode} | not run | 0 | | |")
