@@ -190,3 +190,84 @@ def test_labelled_runs_and_search_trials_are_rows_of_their_own(tmp_path):
     assert names == ["ndt [tuned]", "ndt", "ndt [trial 7]", "ndt [trial 3]", "ndt"]  # ranked by co-bps, none superseded
     assert "| mtm | mean top=2 | 0.2000 |" in rows[-1]  # an ensemble's label names its ensembler, not a variant
     assert "| mtm | — | 0.3000 |" in rows[1]
+
+
+# -- a third-party task: the board asks it, and still renders where it is not installed ----------
+
+
+from harness import hookimpl  # noqa: E402
+from harness.tasks.nlb.task import CoSmoothingTask  # noqa: E402
+
+
+class ToyTask(CoSmoothingTask):
+    name = "toy_task"
+    primary_metric = "accuracy"
+    validation_metric = "val_accuracy"
+    metric_order = ("accuracy", "loss")
+    baseline_model = "chance"
+    report_figure = None
+
+    def higher_is_better(self, metric: str) -> bool:
+        return metric != "loss"
+
+    def metric_definitions(self, metrics):
+        return ["**accuracy** (toy): the share of trials right."] if "accuracy" in metrics else []
+
+
+def build_toy_task() -> ToyTask:
+    return ToyTask()
+
+
+class ToyTaskPlugin:
+    @hookimpl
+    def bench_register_tasks(self, register) -> None:
+        register("toy_task", f"{__name__}:build_toy_task", description="a toy task", primary_metric="accuracy")
+
+
+@pytest.fixture
+def toy_store(tmp_path):
+    folder = tmp_path / "toy-store"
+    for run_id, model, accuracy in (("chance-s0", "chance", 0.5), ("net-s0", "net", 0.9), ("net-s1", "net", 0.8)):
+        metrics = {
+            "alpha": MetricValue(1.0, "val", 3, [0, 1, 2], "", True),
+            "loss": MetricValue(1 - accuracy, "val", 3, [0, 1, 2], "", False),
+            "accuracy": MetricValue(accuracy, "val", 3, [0, 1, 2], "share right", True),
+            "val_accuracy": MetricValue(accuracy + 0.01, "val", 3, [0, 1, 2], "", True),
+        }
+        record = make_record(
+            run_id, model=model, objective=None, seed=int(run_id[-1]), metrics=results.record_metrics(metrics),
+            task={"name": "toy_task", "primary_metric": "accuracy", "validation_metric": "val_accuracy"},
+        )
+        record["dataset"] = dict(record["dataset"], name="toy", checksum="toy-sum")
+        results.write_record(record, store=folder)
+    return folder
+
+
+def _header_and_names(text: str) -> tuple[list[str], list[str]]:
+    lines = [line for line in text.splitlines() if line.startswith("| ")]
+    return lines[0].strip("| ").split(" | "), [line.split(" | ")[1] for line in lines[1:]]
+
+
+def test_the_board_asks_a_third_party_task_for_its_order_baseline_and_definitions(toy_store, tmp_path):
+    from harness.testing import kit_host
+
+    leaderboard.generate(toy_store, tmp_path / "out", host=kit_host(ToyTaskPlugin()))
+    text = (tmp_path / "out" / "toy.md").read_text()
+    header, names = _header_and_names(text)
+    assert header[3:6] == ["accuracy ↑", "loss ↓", "alpha ↑"]  # the task's order, then the rest
+    assert names == ["chance", "net"]  # its baseline first, though it ranks 2nd
+    assert "rank by accuracy (↑); the chance baseline is listed first when present." in text
+    assert "**accuracy** (toy): the share of trials right." in text
+    assert "single split, 3 trials" in text  # the Validation column counts val_accuracy's trials
+    page = (tmp_path / "out" / "site" / "toy.html").read_text()
+    assert "<p><b>accuracy</b> (toy): the share of trials right.</p>" in page
+    assert "the chance baseline is listed first" in page
+
+
+def test_a_board_whose_task_is_not_installed_still_renders(toy_store, tmp_path):
+    leaderboard.generate(toy_store, tmp_path / "out")  # the default plugins: no toy_task
+    text = (tmp_path / "out" / "toy.md").read_text()
+    header, names = _header_and_names(text)
+    assert header[3:6] == ["accuracy ↑", "alpha ↑", "loss ↓"]  # no order to ask for: alphabetical; directions from the records
+    assert names == ["net", "chance"] and "baseline is listed first" not in text
+    assert "rank by accuracy (↑)" in text

@@ -1,8 +1,8 @@
 """The leaderboards as a static site: plain HTML with inline CSS and a few lines of inline JS.
 
 ``render_site`` lays the board views of :mod:`harness.leaderboard.board` out as files (path -> bytes): an
-index, one page per dataset (sortable columns, mean ± sd over seeds, the co-bps against train
-time plot) and one page per run (its spec, versions, data checksum, every metric with its split,
+index, one page per dataset (sortable columns, mean ± sd over seeds, the primary metric against
+train time plot) and one page per run (its spec, versions, data checksum, every metric with its split,
 trials and note, and its ``bench report`` figure when there is one). Nothing is loaded from the
 network, so it works from a file or an offline server, and the bytes depend on the records (and
 report figures) alone, like the Markdown.
@@ -131,10 +131,11 @@ def render_board(view: BoardView) -> bytes:
     head += [_header(f"{m} {arrow[m]}", "number", arrow[m] == "↑") for m in columns.main]
     head += [_header("Validation", "text"), _header("Seeds", "number"), _header("Parameters", "number", higher=False)]
     head.append(_header("Train time", "number", higher=False))
+    baseline = f"; the {view.task.baseline_model} baseline is listed first when present" if view.task.baseline_model else ""
     body = [
         f"<h1>{_e(board.name)} ({board.bin_size_ms} ms bins)</h1>",
         f"<p>{len(board.records)} run records, data checksum <code>{_e(board.checksum)}</code>. Mean ± sd over seeds; "
-        f"ranked by {board.primary}; the smoothing baseline is listed first when present. ↑: higher is better, ↓: lower "
+        f"ranked by {board.primary}{baseline}. ↑: higher is better, ↓: lower "
         "is better. K-fold rows: pooled over every labelled trial ± sd over folds, ranked separately before single-split "
         "rows. “2 ≈ 1”: closer to the row ranked 1 than their spread, so that order is within noise. Click a column "
         "header to sort by it.</p>",
