@@ -271,3 +271,66 @@ def test_a_board_whose_task_is_not_installed_still_renders(toy_store, tmp_path):
     assert header[3:6] == ["accuracy ↑", "alpha ↑", "loss ↓"]  # no order to ask for: alphabetical; directions from the records
     assert names == ["net", "chance"] and "baseline is listed first" not in text
     assert "rank by accuracy (↑)" in text
+
+
+# -- one ranking per board: K-fold rows ranked, single-split rows preliminary --------------------
+
+
+def kfold(run_id: str, model: str, objective: str | None, co_bps: float, spread: float, k: int = 3) -> list[dict]:
+    """A K-fold record and its fold runs."""
+    members = [f"{run_id}f{fold}" for fold in range(k)]
+    folds = []
+    for fold, member in enumerate(members):
+        one = run(member, model, objective, 0, co_bps + (fold - 1) * spread)
+        one["spec"] = dict(one["spec"], fold=fold, folds=k)
+        folds.append(one)
+    pooled = run(run_id, model, objective, 0, co_bps, day=2, seconds=300)
+    pooled["spec"] = dict(pooled["spec"], folds=k)
+    pooled["folds"] = {"k": k, "seed": 0, "members": members, "per_fold": {"co-bps": [f["metrics"]["co-bps"]["value"] for f in folds]},
+                       "spread": {"co-bps": spread, "vel R2": 0.01}}
+    return [*folds, pooled]
+
+
+@pytest.fixture
+def kfold_store(tmp_path):
+    folder = tmp_path / "kfold-store"
+    ensemble = run("folds-mean", "ndt", "masking", 0, 0.27, day=3) | {"ensembler": "mean"}
+    ensemble["spec"] = {"ensembler": "mean", "label": "mean", "members": ["ndt-cv3f0", "ndt-cv3f1", "ndt-cv3f2"]}
+    for record in [
+        *kfold("ndt-cv3", "ndt", "masking", 0.27, 0.02),
+        *kfold("smooth-cv3", "smoothing", None, 0.15, 0.01),
+        run("big-ensemble", "lfads+ndt", "cd+masking", 0, 0.30, day=3) | {"ensembler": "mean"},
+        run("rnn-s0", "rnn", "masking", 0, 0.25),
+        ensemble,
+    ]:
+        results.write_record(record, store=folder)
+    return folder
+
+
+def test_one_ranking_per_board_and_single_splits_are_preliminary(kfold_store, tmp_path):
+    leaderboard.generate(kfold_store, tmp_path / "out")
+    text = (tmp_path / "out" / "mc_maze_small.md").read_text()
+    ranked, preliminary = text.split("## Preliminary (one split)")
+    ranked_rows = [line for line in ranked.splitlines() if line.startswith("| ") and "---" not in line][1:]
+    assert [row.split(" | ")[0] for row in ranked_rows] == ["| 2", "| 1"]  # one "rank 1"; the baseline first
+    assert [row.split(" | ")[1] for row in ranked_rows] == ["smoothing", "ndt"]
+    preliminary_rows = [line for line in preliminary.split("\n## ")[0].splitlines() if line.startswith("| ")]
+    assert preliminary_rows[0].startswith("| Model |")  # no rank column: never ranked against the K-fold rows
+    assert [row.split(" | ")[0] for row in preliminary_rows[1:]] == ["| lfads+ndt", "| ndt", "| rnn"]  # by co-bps
+    index = (tmp_path / "out" / "index.md").read_text()
+    assert "| ndt × masking (3-fold) | 0.2700 |" in index  # the best of the ranked table, not the 0.30 single split
+    page = (tmp_path / "out" / "site" / "mc_maze_small.html").read_text()
+    leaderboard_table = page.split('id="leaderboard"')[1].split("</table>")[0]
+    assert leaderboard_table.count('data-value="1">1<') == 1 and "lfads+ndt" not in leaderboard_table
+    assert 'id="preliminary"' in page
+    site_index = (tmp_path / "out" / "site" / "index.html").read_text()
+    assert "<td>ndt × masking (3-fold)</td>" in site_index and "lfads+ndt" not in site_index
+
+
+def test_an_ensemble_of_one_kfold_rows_folds_is_that_row_not_another_system(kfold_store, tmp_path):
+    leaderboard.generate(kfold_store, tmp_path / "out")
+    text = (tmp_path / "out" / "mc_maze_small.md").read_text()
+    assert "- ndt × masking × mean averages exactly the fold models of ndt × masking (3-fold) (rank 1): the same system, not ranked apart." in text
+    assert "averages exactly the fold models" not in text.split("- ndt × masking × mean averages")[1]  # the big ensemble is not marked
+    page = (tmp_path / "out" / "site" / "mc_maze_small.html").read_text()
+    assert "<li>ndt × masking × mean averages exactly the fold models of ndt × masking (3-fold) (rank 1)" in page

@@ -24,11 +24,12 @@ def _table(header: list[str], first_number: int, rows: list[list[str]]) -> list[
 def render_board(view: BoardView) -> str:
     board, columns, arrow = view.board, view.columns, view.arrows
     names = view.name_headers
-    header = ["Rank", *names, *(f"{metric} {arrow[metric]}" for metric in columns.main), "Validation", "Seeds", "Parameters", "Train time"]
+    facts = [*(f"{metric} {arrow[metric]}" for metric in columns.main), "Validation", "Seeds", "Parameters", "Train time"]
+    header = ["Rank", *names, *facts]
 
     def cells(shown: BoardRow) -> list[str]:
         return (
-            [shown.rank_text, *shown.names]
+            [*shown.names]
             + [shown.cells[metric].text for metric in columns.main]
             + [shown.validation, str(shown.seeds), shown.parameters_text, shown.seconds_text]
         )
@@ -45,12 +46,25 @@ def render_board(view: BoardView) -> str:
         f"Mean ± sd over seeds; rank by {board.primary} ({arrow[board.primary]}){baseline}. "
         "↑: higher is better, ↓: lower is better. K-fold rows: pooled over every "
         "labelled trial (each predicted by the fold model that held it out) ± sd over folds; their eval predictions "
-        "are the mean of the fold models. Single-split rows (validated on the dataset's one val split) are ranked "
-        "separately, after the K-fold rows. "
+        "are the mean of the fold models. Where a dataset has K-fold rows only they are ranked; its single-split rows "
+        "(validated on the dataset's one val split) are listed below as preliminary, never ranked against them. "
         "`2 ≈ 1`: closer to the row ranked 1 than their spread, so that order is within noise.",
         "",
-        *_table(header, 1 + len(names), [cells(shown) for shown in view.rows]),
+        *_table(header, 1 + len(names), [[shown.rank_text, *cells(shown)] for shown in view.rows]),
     ]
+    if view.preliminary:
+        lines += [
+            "",
+            "## Preliminary (one split)",
+            "",
+            f"Validated on the dataset's one val split, not cross-validated over every labelled trial like the K-fold "
+            f"rows above: not ranked against them. Ordered by {board.primary}.",
+            "",
+            *_table(names + facts, len(names), [cells(shown) for shown in view.preliminary]),
+        ]
+        same = [shown for shown in view.preliminary if shown.same_as is not None]
+        if same:
+            lines += [""] + [f"- {shown.row.label} {shown.same_as_note}." for shown in same]
     if columns.objective:
         lines += [
             "",
@@ -82,7 +96,7 @@ def render_board(view: BoardView) -> str:
         lines += [f"- {label}, **{metric}**, seed {seed}: {reason}" for label, metric, seed, reason in notes.missing]
 
     lines += ["", "## Records", ""]
-    for shown in view.rows:
+    for shown in view.all_rows:
         row = shown.row
         runs = ", ".join(f"seed {seed} `{record['run_id']}`" for seed, record in sorted(row.by_seed.items()))
         lines.append(f"- {row.label}: {runs}")
@@ -120,9 +134,7 @@ def render_index(views: Sequence[BoardView]) -> str:
     lines += [f"| Dataset | Bins | Runs | {heading} | Table |", "|---|---:|---:|---|---:|---|"]
     for view in views:
         board = view.board
-        best = [shown.row for shown in view.rank_one]
-        if any(row.folds for row in best):  # a cross-validated best outranks a single split's
-            best = [row for row in best if row.folds]
+        best = [shown.row for shown in view.best]
         value = f"{best[0].mean(board.primary):.4f}" if best else "—"
         if best and not one_primary:
             value += f" ({board.primary})"

@@ -16,7 +16,7 @@ def render_plot(view: BoardView) -> bytes | None:
     """
     board = view.board
     points = []
-    for shown in view.rows:
+    for shown in view.all_rows:
         cell = shown.cells.get(board.primary)
         values = cell.values if cell is not None else shown.row.values(board.primary)
         if values:

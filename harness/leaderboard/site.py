@@ -127,34 +127,52 @@ def render_board(view: BoardView) -> bytes:
     def name_cells(shown: BoardRow) -> list[str]:
         return [f"<td>{_e(value)}</td>" for value in shown.names]
 
-    head = [_header("Rank", "number", higher=False), *(_header(n, "text") for n in names)]
-    head += [_header(f"{m} {arrow[m]}", "number", arrow[m] == "↑") for m in columns.main]
-    head += [_header("Validation", "text"), _header("Seeds", "number"), _header("Parameters", "number", higher=False)]
-    head.append(_header("Train time", "number", higher=False))
-    baseline = f"; the {view.task.baseline_model} baseline is listed first when present" if view.task.baseline_model else ""
-    body = [
-        f"<h1>{_e(board.name)} ({board.bin_size_ms} ms bins)</h1>",
-        f"<p>{len(board.records)} run records, data checksum <code>{_e(board.checksum)}</code>. Mean ± sd over seeds; "
-        f"ranked by {board.primary}{baseline}. ↑: higher is better, ↓: lower "
-        "is better. K-fold rows: pooled over every labelled trial ± sd over folds, ranked separately before single-split "
-        "rows. “2 ≈ 1”: closer to the row ranked 1 than their spread, so that order is within noise. Click a column "
-        "header to sort by it.</p>",
-        '<div class="scroll"><table class="sortable" id="leaderboard">',
-        "<thead><tr>" + "".join(head) + "</tr></thead>",
-        "<tbody>",
-    ]
-    for shown in view.rows:
-        rank = shown.rank
-        cells = [f'<td class="num" data-value="{"" if rank is None else rank}">{_e(shown.rank_text)}</td>', *name_cells(shown)]
-        cells += [_stat_cell(shown, metric) for metric in columns.main]
-        cells += [
+    facts = [_header(f"{m} {arrow[m]}", "number", arrow[m] == "↑") for m in columns.main]
+    facts += [_header("Validation", "text"), _header("Seeds", "number"), _header("Parameters", "number", higher=False)]
+    facts.append(_header("Train time", "number", higher=False))
+    head = [_header("Rank", "number", higher=False), *(_header(n, "text") for n in names), *facts]
+
+    def cells(shown: BoardRow) -> list[str]:
+        return [
+            *name_cells(shown),
+            *(_stat_cell(shown, metric) for metric in columns.main),
             f"<td>{_e(shown.validation)}</td>",
             f'<td class="num" data-value="{shown.seeds}">{_seed_links(shown.row)}</td>',
             f'<td class="num" data-value="{shown.parameters[0]}">{_e(shown.parameters_text)}</td>',
             f'<td class="num" data-value="{shown.seconds:.6g}">{_e(shown.seconds_text)}</td>',
         ]
-        body.append("<tr>" + "".join(cells) + "</tr>")
+
+    baseline = f"; the {view.task.baseline_model} baseline is listed first when present" if view.task.baseline_model else ""
+    body = [
+        f"<h1>{_e(board.name)} ({board.bin_size_ms} ms bins)</h1>",
+        f"<p>{len(board.records)} run records, data checksum <code>{_e(board.checksum)}</code>. Mean ± sd over seeds; "
+        f"ranked by {board.primary}{baseline}. ↑: higher is better, ↓: lower is better. K-fold rows: pooled over every "
+        "labelled trial ± sd over folds; where a dataset has them only they are ranked, and its single-split rows are "
+        "listed below as preliminary. “2 ≈ 1”: closer to the row ranked 1 than their spread, so that order is within "
+        "noise. Click a column header to sort by it.</p>",
+        '<div class="scroll"><table class="sortable" id="leaderboard">',
+        "<thead><tr>" + "".join(head) + "</tr></thead>",
+        "<tbody>",
+    ]
+    for shown in view.rows:
+        rank = f'<td class="num" data-value="{"" if shown.rank is None else shown.rank}">{_e(shown.rank_text)}</td>'
+        body.append("<tr>" + rank + "".join(cells(shown)) + "</tr>")
     body += ["</tbody>", "</table></div>"]
+    if view.preliminary:
+        body += [
+            "<h2>Preliminary (one split)</h2>",
+            f"<p>Validated on the dataset's one val split, not cross-validated over every labelled trial like the K-fold "
+            f"rows above: not ranked against them. Ordered by {_e(board.primary)}.</p>",
+            '<div class="scroll"><table class="sortable" id="preliminary">',
+            "<thead><tr>" + "".join(_header(n, "text") for n in names) + "".join(facts) + "</tr></thead>",
+            "<tbody>",
+            *("<tr>" + "".join(cells(shown)) + "</tr>" for shown in view.preliminary),
+            "</tbody>",
+            "</table></div>",
+        ]
+        same = [shown for shown in view.preliminary if shown.same_as is not None]
+        if same:
+            body += ["<ul>", *(f"<li>{_e(shown.row.label)} {_e(shown.same_as_note)}.</li>" for shown in same), "</ul>"]
     if view.has_plot:
         body += [
             f"<h2>{board.primary} against train time</h2>",
@@ -193,7 +211,7 @@ def render_board(view: BoardView) -> bytes:
         grouped = notes.missing_by_reason()
         body += ["<ul>", *(f"<li><b>{_e(m)}</b>: {_e(r)} ({_e(', '.join(runs))})</li>" for (m, r), runs in grouped.items()), "</ul>"]
     body += ["<h2>Runs</h2>", "<ul>"]
-    for shown in view.rows:
+    for shown in view.all_rows:
         row = shown.row
         links = ", ".join(
             f'seed {seed} <a href="{run_page_name(record["run_id"])}">{_e(record["run_id"])}</a>' for seed, record in sorted(row.by_seed.items())
@@ -292,7 +310,7 @@ def render_index(views: Sequence[BoardView]) -> bytes:
     ]
     for view in views:
         board = view.board
-        best = [shown.row for shown in view.rank_one]
+        best = [shown.row for shown in view.best]
         value = best[0].mean(board.primary) if best else None
         body.append(
             f'<tr><td><a href="{_e(board.key)}.html">{_e(board.name)}</a></td><td class="num" data-value="{board.bin_size_ms}">{board.bin_size_ms}</td>'
