@@ -104,8 +104,8 @@ def test_table_content(store, tmp_path):
         assert f"`{run_id}`" in text
     assert "not counted: `ndt-s0-old`" in text
     assert "- **vel R2** on train+val (4 trials): 5-fold cross-validation" in text
-    assert "- rnn × masking, **co-bps**, seed 0: diverged" in text
-    assert "- ndt × mtm, **vel R2**, seed 0: no behaviour" in text
+    assert "- **co-bps**: diverged (rnn × masking (seed 0))" in text
+    assert "- **vel R2**: no behaviour (ndt × mtm (seed 0))" in text
     assert "lorenz" not in text
     index = (tmp_path / "out" / "index.md").read_text()
     assert "| mc_maze_small | 5 ms | 5 | ndt × masking | 0.3200 | [mc_maze_small.md](mc_maze_small.md) |" in index
@@ -334,3 +334,22 @@ def test_an_ensemble_of_one_kfold_rows_folds_is_that_row_not_another_system(kfol
     assert "averages exactly the fold models" not in text.split("- ndt × masking × mean averages")[1]  # the big ensemble is not marked
     page = (tmp_path / "out" / "site" / "mc_maze_small.html").read_text()
     assert "<li>ndt × masking × mean averages exactly the fold models of ndt × masking (3-fold) (rank 1)" in page
+
+
+def test_values_that_could_not_be_computed_are_grouped_by_reason(tmp_path):
+    folder = tmp_path / "store"
+    for seed in range(3):
+        results.write_record(run(f"ndt-s{seed}", "ndt", "masking", seed, 0.3, vel=None), store=folder)
+    for name in ("rnn", "gru", "lstm", "tcn", "mlp", "lin", "glm"):
+        results.write_record(run(f"{name}-s0", name, "masking", 0, 0.2, vel=None), store=folder)
+    results.write_record(run("ok-s0", "ok", "masking", 0, 0.2), store=folder)
+    results.write_record(run("bad-s0", "bad", "masking", 0, None), store=folder)
+    leaderboard.generate(folder, tmp_path / "out")
+    text = (tmp_path / "out" / "mc_maze_small.md").read_text()
+    missing = text.split("## Values that could not be computed")[1].split("## Records")[0]
+    bullets = [line for line in missing.splitlines() if line.startswith("- ")]
+    assert len(bullets) == 2  # one per reason, not one per value
+    vel = next(line for line in bullets if "**vel R2**" in line)
+    assert vel.startswith("- **vel R2**: no behaviour (ndt × masking (seeds 0, 1, 2), ")  # 10 of the 12 runs: named
+    assert vel.endswith(", 3 more rows)")  # the first five of eight rows, then a count
+    assert "- **co-bps**: diverged (bad × masking (seed 0))" in bullets

@@ -24,7 +24,7 @@ from typing import Any
 from harness.leaderboard.grouping import Board, Row, boards_from_records, fold_run_ids, row_variant
 
 __all__ = [
-    "GENERATED_MARKER", "REGENERATE", "SITE_FOLDER", "Board", "BoardRow", "BoardView", "Cell", "Columns", "MetricNotes", "Row",
+    "GENERATED_MARKER", "REGENERATE", "SITE_FOLDER", "Board", "BoardRow", "BoardView", "Cell", "Columns", "MetricNotes", "MissingValue", "Row",
     "UnregisteredTask", "board_columns", "board_task", "boards_from_records", "build_view", "fold_run_ids",
     "format_seconds", "format_stat", "higher_is_better", "is_objective_metric", "ordered_metrics", "rank_rows",
     "ranked_and_preliminary", "row_variant", "same_fold_models", "within_noise",
@@ -234,41 +234,82 @@ def board_columns(board: Board, order: Sequence[str] = ()) -> Columns:
     )
 
 
+#: A reason shared by more rows than this names the first few and counts the rest.
+LISTED_ROWS = 6
+
+
+@dataclass(frozen=True)
+class MissingValue:
+    """A value a record could not compute, and why."""
+
+    label: str
+    metric: str
+    seed: int
+    reason: str
+    #: "ranked" or "preliminary": the table its row is in
+    table: str = "ranked"
+
+
 @dataclass
 class MetricNotes:
     """What the records say about each metric: how it was computed, and why a value is missing."""
 
     #: metric -> the distinct "on SPLIT (N trials): note" descriptions of its values
     computed: dict[str, list[str]]
-    #: (row label, metric, seed, reason) for every value that could not be computed
-    missing: list[tuple[str, str, int, str]]
+    #: every value that could not be computed, in board order
+    missing: list[MissingValue]
+    #: (metric, table) -> how many records of that table report it (with a value or a reason)
+    reported: dict[tuple[str, str], int] = field(default_factory=dict)
 
-    def missing_by_reason(self) -> dict[tuple[str, str], list[str]]:
-        """(metric, reason) -> the "row label seed N" it applies to, in board order."""
-        grouped: dict[tuple[str, str], list[str]] = {}
-        for label, metric, seed, reason in self.missing:
-            grouped.setdefault((metric, reason), []).append(f"{label} seed {seed}")
-        return grouped
+    def missing_by_reason(self) -> list[tuple[str, str, str]]:
+        """(metric, reason, whose values) once per distinct reason, in board order: "all N runs"
+        (of one table) where the reason holds for every record reporting the metric, else the rows
+        and their seeds (the first few of many, and a count of the rest)."""
+        grouped: dict[tuple[str, str], list[MissingValue]] = {}
+        for value in self.missing:
+            grouped.setdefault((value.metric, value.reason), []).append(value)
+        lines = []
+        for (metric, reason), values in grouped.items():
+            tables = {value.table for value in values}
+            everywhere = sum(count for (name, _), count in self.reported.items() if name == metric)
+            if len(values) > 1 and len(values) == everywhere:
+                whose = "both runs" if len(values) == 2 else f"all {len(values)} runs"
+            elif len(values) > 1 and len(tables) == 1 and len(values) == self.reported.get((metric, *tables)):
+                table = next(iter(tables))
+                whose = f"both {table} runs" if len(values) == 2 else f"all {len(values)} {table} runs"
+            else:
+                seeds: dict[str, list[int]] = {}
+                for value in values:
+                    seeds.setdefault(value.label, []).append(value.seed)
+                named = [f"{label} (seed{'s' if len(s) > 1 else ''} {', '.join(map(str, s))})" for label, s in seeds.items()]
+                if len(named) > LISTED_ROWS:
+                    named = named[: LISTED_ROWS - 1] + [f"{len(named) - LISTED_ROWS + 1} more rows"]
+                whose = ", ".join(named)
+            lines.append((metric, reason, whose))
+        return lines
 
 
-def metric_notes(rows: Sequence[Row], metrics: Sequence[str]) -> MetricNotes:
-    """The notes of ``metrics`` over ``rows`` (in board order)."""
+def metric_notes(tables: Mapping[str, Sequence[Row]], metrics: Sequence[str]) -> MetricNotes:
+    """The notes of ``metrics`` over the rows of each table ("ranked", "preliminary"), in board order."""
     computed: dict[str, list[str]] = {}
     missing = []
+    reported: dict[tuple[str, str], int] = {}
     for metric in metrics:
         seen = computed.setdefault(metric, [])
-        for row in rows:
-            for record in row.records:
-                entry = record["metrics"].get(metric)
-                if entry is None:  # e.g. another objective's mask: shown as "—", nothing to explain
-                    continue
-                if entry["value"] is None:
-                    missing.append((row.label, metric, record["seed"], entry["note"] or "no reason given"))
-                    continue
-                description = f"on {entry['split']} ({entry['n_trials']} trials)" + (f": {entry['note']}" if entry["note"] else "")
-                if description not in seen:
-                    seen.append(description)
-    return MetricNotes(computed, missing)
+        for table, rows in tables.items():
+            for row in rows:
+                for record in row.records:
+                    entry = record["metrics"].get(metric)
+                    if entry is None:  # e.g. another objective's mask: shown as "—", nothing to explain
+                        continue
+                    reported[(metric, table)] = reported.get((metric, table), 0) + 1
+                    if entry["value"] is None:
+                        missing.append(MissingValue(row.label, metric, record["seed"], entry["note"] or "no reason given", table))
+                        continue
+                    description = f"on {entry['split']} ({entry['n_trials']} trials)" + (f": {entry['note']}" if entry["note"] else "")
+                    if description not in seen:
+                        seen.append(description)
+    return MetricNotes(computed, missing, reported)
 
 
 # -- formatted cells -----------------------------------------------------------------------------
@@ -433,7 +474,7 @@ def build_view(board: Board, task: Any) -> BoardView:
         name_headers=["Model", "Objective"] + (["Ensembler"] if with_ensembler else []),
         rows=rows,
         preliminary=[shown(row, None, "—") for row in preliminary],
-        notes=metric_notes([row for row, _ in ranked] + preliminary, columns.shown + columns.empty),
+        notes=metric_notes({"ranked": [row for row, _ in ranked], "preliminary": preliminary}, columns.shown + columns.empty),
         definitions=list(task.metric_definitions(columns.shown)),
     )
 

@@ -93,7 +93,7 @@ def render_board(view: BoardView) -> str:
         lines += ["", "## Values that could not be computed", ""]
         if columns.empty:
             lines += [f"Not shown as columns, no record has a value: {', '.join(f'**{m}**' for m in columns.empty)}.", ""]
-        lines += [f"- {label}, **{metric}**, seed {seed}: {reason}" for label, metric, seed, reason in notes.missing]
+        lines += [f"- **{metric}**: {reason} ({whose})" for metric, reason, whose in notes.missing_by_reason()]
 
     lines += ["", "## Records", ""]
     for shown in view.all_rows:

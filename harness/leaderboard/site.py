@@ -208,8 +208,7 @@ def render_board(view: BoardView) -> bytes:
         body += ["<h2>Values that could not be computed</h2>"]
         if columns.empty:
             body.append(f"<p>Not shown as columns, no record has a value: {_e(', '.join(columns.empty))}.</p>")
-        grouped = notes.missing_by_reason()
-        body += ["<ul>", *(f"<li><b>{_e(m)}</b>: {_e(r)} ({_e(', '.join(runs))})</li>" for (m, r), runs in grouped.items()), "</ul>"]
+        body += ["<ul>", *(f"<li><b>{_e(m)}</b>: {_e(r)} ({_e(whose)})</li>" for m, r, whose in notes.missing_by_reason()), "</ul>"]
     body += ["<h2>Runs</h2>", "<ul>"]
     for shown in view.all_rows:
         row = shown.row
