@@ -88,7 +88,8 @@ def test_table_content(store, tmp_path):
     assert "bench leaderboard" in text
     lines = [line for line in text.splitlines() if line.startswith("| ")]
     header, rows = lines[0], lines[1:]
-    assert header.split(" | ")[3:5] == ["co-bps ↑", "vel R2 ↑"]  # val_co_bps repeats co-bps here: not shown again
+    # where each column was computed is in its header; val_co_bps repeats co-bps here: not shown again
+    assert header.split(" | ")[3:5] == ["co-bps (val, 2 trials) ↑", "vel R2 (train+val, 4 trials) ↑"]
     assert "Not repeated: **val_co_bps** equals **co-bps**" in text
     # the smoothing baseline first even though it ranks 4th; then by mean co-bps; unranked last
     assert [row.split(" | ")[1] for row in rows] == ["smoothing", "ndt", "ndt", "rnn"]
@@ -254,7 +255,7 @@ def test_the_board_asks_a_third_party_task_for_its_order_baseline_and_definition
     leaderboard.generate(toy_store, tmp_path / "out", host=kit_host(ToyTaskPlugin()))
     text = (tmp_path / "out" / "toy.md").read_text()
     header, names = _header_and_names(text)
-    assert header[3:6] == ["accuracy ↑", "loss ↓", "alpha ↑"]  # the task's order, then the rest
+    assert header[3:6] == ["accuracy (val, 3 trials) ↑", "loss (val, 3 trials) ↓", "alpha (val, 3 trials) ↑"]  # the task's order, then the rest
     assert names == ["chance", "net"]  # its baseline first, though it ranks 2nd
     assert "rank by accuracy (↑); the chance baseline is listed first when present." in text
     assert "**accuracy** (toy): the share of trials right." in text
@@ -268,7 +269,7 @@ def test_a_board_whose_task_is_not_installed_still_renders(toy_store, tmp_path):
     leaderboard.generate(toy_store, tmp_path / "out")  # the default plugins: no toy_task
     text = (tmp_path / "out" / "toy.md").read_text()
     header, names = _header_and_names(text)
-    assert header[3:6] == ["accuracy ↑", "alpha ↑", "loss ↓"]  # no order to ask for: alphabetical; directions from the records
+    assert [h.replace(" (val, 3 trials)", "") for h in header[3:6]] == ["accuracy ↑", "alpha ↑", "loss ↓"]  # no order to ask for: alphabetical; directions from the records
     assert names == ["net", "chance"] and "baseline is listed first" not in text
     assert "rank by accuracy (↑)" in text
 
@@ -353,3 +354,26 @@ def test_values_that_could_not_be_computed_are_grouped_by_reason(tmp_path):
     assert vel.startswith("- **vel R2**: no behaviour (ndt × masking (seeds 0, 1, 2), ")  # 10 of the 12 runs: named
     assert vel.endswith(", 3 more rows)")  # the first five of eight rows, then a count
     assert "- **co-bps**: diverged (bad × masking (seed 0))" in bullets
+
+
+def test_labels_say_where_each_value_was_computed_and_align_text_left(tmp_path):
+    folder = tmp_path / "store"
+    for seed, share in ((0, 84.32801), (1, 84.32801)):
+        record = run(f"enc-s{seed}", "dwiseneuro", "poisson", seed, 0.3)
+        record["metrics"]["% of oracle"] = MetricValue(share + seed, "eval", 48, list(range(48)), "", True).to_dict()
+        record["metrics"]["oracle co-bps"] = MetricValue(0.6419, "eval", 48, list(range(48)), "", True).to_dict()
+        results.write_record(record, store=folder)
+    leaderboard.generate(folder, tmp_path / "out")
+    text = (tmp_path / "out" / "mc_maze_small.md").read_text()
+    lines = [line for line in text.splitlines() if line.startswith("|")]
+    header = lines[0].strip("| ").split(" | ")
+    assert header == [
+        "Rank", "Model", "Objective", "co-bps (val, 2 trials) ↑", "vel R2 (train+val, 4 trials) ↑", "oracle co-bps (eval, 48 trials) ↑",
+        "% of oracle (eval, 48 trials) ↑", "Validation", "Seeds", "Parameters", "Train time",
+    ]
+    assert lines[1] == "|---:|---|---|---:|---:|---:|---:|---|---:|---:|---:|"  # names and Validation left, numbers right
+    row = lines[2].split(" | ")
+    assert row[5] == "0.6419"  # the same value on every seed: no "± 0.0000"
+    assert row[6] == "84.8 ± 0.7"  # a percentage: one decimal
+    page = (tmp_path / "out" / "site" / "mc_maze_small.html").read_text()
+    assert 'co-bps ↑<br><span class="scope">val, 2 trials</span></th>' in page

@@ -91,7 +91,7 @@ def test_board_page_content(store, tmp_path):
     text = (tmp_path / "out" / "site" / "mc_maze_small.html").read_text()
     assert '<table class="sortable" id="leaderboard">' in text and "<script>" in text
     header = re.search(r"<thead><tr>(.*?)</tr></thead>", text).group(1)
-    labels = re.findall(r">([^<]+)</th>", header)
+    labels = [re.sub(r"<br>.*", "", cell) for cell in re.findall(r"<th[^>]*>(.*?)</th>", header)]
     # NLB metrics lead; val_co_bps repeats co-bps and bps[...] sit in their own table
     assert labels[:8] == ["Rank", "Model", "Objective", "co-bps ↑", "vel R2 ↑", "16-shot co-bps ↑", "Validation", "Seeds"]
     assert '<td class="num" data-value="0.31">0.3100 ± 0.0141</td>' in text
@@ -118,7 +118,7 @@ def test_markdown_leads_with_nlb_metrics_and_shows_a_repeat_once(store, tmp_path
     leaderboard.generate(store, tmp_path / "out")
     text = (tmp_path / "out" / "mc_maze_small.md").read_text()
     tables = [line for line in text.splitlines() if line.startswith("| ")]
-    assert tables[0].split(" | ")[3:6] == ["co-bps ↑", "vel R2 ↑", "16-shot co-bps ↑"]
+    assert tables[0].split(" | ")[3:6] == ["co-bps (val, 2 trials) ↑", "vel R2 (train+val, 4 trials) ↑", "16-shot co-bps (val, 2 trials) ↑"]
     assert "val_co_bps ↑" not in text and "bps[neuron] ↑" not in text
     assert "## Bits per spike under each objective's own eval masks" in text
     assert "| ndt | mtm | -0.0150 ± 0.0071 |" in text

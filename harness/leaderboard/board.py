@@ -315,12 +315,19 @@ def metric_notes(tables: Mapping[str, Sequence[Row]], metrics: Sequence[str]) ->
 # -- formatted cells -----------------------------------------------------------------------------
 
 
-def format_stat(values: list[float], n_seeds: int, spread: float | None = None) -> str:
+def decimals(metric: str) -> int:
+    """Decimals a metric is shown with: one for a percentage ("% of oracle"), else four."""
+    return 1 if "%" in metric else 4
+
+
+def format_stat(values: list[float], n_seeds: int, spread: float | None = None, places: int = 4) -> str:
+    """Mean, ± its spread (left out when there is none, or it is exactly 0: the same value on
+    every seed or fold, as an oracle's), and how many seeds it counts when some lack a value."""
     if not values:
         return "—"
-    text = f"{statistics.fmean(values):.4f}"
-    if spread is not None:
-        text += f" ± {spread:.4f}"
+    text = f"{statistics.fmean(values):.{places}f}"
+    if spread:
+        text += f" ± {spread:.{places}f}"
     if len(values) < n_seeds:
         text += f" ({len(values)} of {n_seeds} seeds)"
     return text
@@ -332,6 +339,18 @@ def format_seconds(seconds: float) -> str:
     if seconds < 3600:
         return f"{seconds / 60:.1f} min"
     return f"{seconds / 3600:.2f} h"
+
+
+def metric_scope(rows: Sequence[Row], metric: str) -> str:
+    """Where ``rows``' values of ``metric`` were computed: "val, 15 trials", "5-fold val, 75 trials",
+    "val, 15 / 20 trials"; "" where none has a value."""
+    trials: dict[str, set[int]] = {}
+    for row in rows:
+        for record in row.records:
+            entry = record["metrics"].get(metric)
+            if entry is not None and entry["value"] is not None:
+                trials.setdefault(entry["split"], set()).add(entry["n_trials"])
+    return "; ".join(f"{split}, {' / '.join(str(n) for n in sorted(counts))} trials" for split, counts in sorted(trials.items()))
 
 
 def validation_text(row: Row) -> str:
@@ -348,6 +367,7 @@ class Cell:
     values: list[float]
     n_seeds: int
     spread: float | None
+    places: int = 4
 
     @property
     def mean(self) -> float | None:
@@ -355,7 +375,7 @@ class Cell:
 
     @property
     def text(self) -> str:
-        return format_stat(self.values, self.n_seeds, self.spread)
+        return format_stat(self.values, self.n_seeds, self.spread, self.places)
 
 
 @dataclass
@@ -413,10 +433,19 @@ class BoardView:
     notes: MetricNotes
     #: The task's Markdown lines defining the less obvious of the shown metrics
     definitions: list[str]
+    #: table ("ranked", "preliminary", "objective") -> metric -> where its values were computed
+    scopes: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: table -> its metric columns: the board's, less those none of the table's rows has a value of
+    table_metrics: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def primary(self) -> str:
         return self.board.primary
+
+    def header(self, metric: str, table: str) -> str:
+        """A metric column's one-line header: "co-bps (val, 15 trials) ↑"."""
+        scope = self.scopes.get(table, {}).get(metric)
+        return f"{metric} ({scope}) {self.arrows[metric]}" if scope else f"{metric} {self.arrows[metric]}"
 
     @property
     def all_rows(self) -> list[BoardRow]:
@@ -457,7 +486,7 @@ def build_view(board: Board, task: Any) -> BoardView:
             rank=rank,
             rank_text=rank_text,
             names=[row.model_name, row.objective or "—"] + ([row.ensembler or "—"] if with_ensembler else []),
-            cells={metric: Cell(row.values(metric), seeds, row.spread(metric)) for metric in columns.shown},
+            cells={metric: Cell(row.values(metric), seeds, row.spread(metric), decimals(metric)) for metric in columns.shown},
             validation=validation_text(row),
             parameters=sorted({record["n_parameters"] for record in row.records}),
             seconds=statistics.fmean(record["wall_seconds"] for record in row.records),
@@ -466,6 +495,10 @@ def build_view(board: Board, task: Any) -> BoardView:
         )
 
     rows = [shown(row, rank, rank_label(row, rank, ranked, noisy)) for row, rank in ranked]
+    with_objective = [row for row in board.rows if any(row.values(metric) for metric in columns.objective)]
+    tables = {"ranked": ([row for row, _ in ranked], columns.main), "preliminary": (preliminary, columns.main), "objective": (with_objective, columns.objective)}
+    scopes = {table: {metric: metric_scope(rows_, metric) for metric in metrics} for table, (rows_, metrics) in tables.items()}
+    table_metrics = {table: [metric for metric in metrics if scopes[table][metric]] for table, (_, metrics) in tables.items()}
     return BoardView(
         board=board,
         task=task,
@@ -476,6 +509,8 @@ def build_view(board: Board, task: Any) -> BoardView:
         preliminary=[shown(row, None, "—") for row in preliminary],
         notes=metric_notes({"ranked": [row for row, _ in ranked], "preliminary": preliminary}, columns.shown + columns.empty),
         definitions=list(task.metric_definitions(columns.shown)),
+        scopes=scopes,
+        table_metrics=table_metrics,
     )
 
 

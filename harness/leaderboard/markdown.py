@@ -12,11 +12,11 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def _table(header: list[str], first_number: int, rows: list[list[str]]) -> list[str]:
+def _table(header: list[str], numeric: list[bool], rows: list[list[str]]) -> list[str]:
+    """A Markdown table: numeric columns right-aligned, text columns left-aligned."""
     return [
         "| " + " | ".join(_cell(h) for h in header) + " |",
-        # rank and every number right-aligned, names left-aligned
-        "|" + "|".join("---:" if column == 0 or column >= first_number else "---" for column in range(len(header))) + "|",
+        "|" + "|".join("---:" if number else "---" for number in numeric) + "|",
         *("| " + " | ".join(_cell(c) for c in cells) + " |" for cells in rows),
     ]
 
@@ -24,15 +24,20 @@ def _table(header: list[str], first_number: int, rows: list[list[str]]) -> list[
 def render_board(view: BoardView) -> str:
     board, columns, arrow = view.board, view.columns, view.arrows
     names = view.name_headers
-    facts = [*(f"{metric} {arrow[metric]}" for metric in columns.main), "Validation", "Seeds", "Parameters", "Train time"]
-    header = ["Rank", *names, *facts]
+    facts = ["Validation", "Seeds", "Parameters", "Train time"]
+    text = [False] * len(names)
 
-    def cells(shown: BoardRow) -> list[str]:
-        return (
-            [*shown.names]
-            + [shown.cells[metric].text for metric in columns.main]
-            + [shown.validation, str(shown.seeds), shown.parameters_text, shown.seconds_text]
-        )
+    def table(name: str, rows: list[BoardRow], ranked: bool) -> list[str]:
+        metrics = view.table_metrics[name]
+        header = [*names, *(view.header(m, name) for m in metrics), *facts]
+        numeric = [*text, *(True for _ in metrics), False, True, True, True]  # names and Validation are text
+        cells = [
+            [*shown.names, *(shown.cells[m].text for m in metrics), shown.validation, str(shown.seeds), shown.parameters_text, shown.seconds_text]
+            for shown in rows
+        ]
+        if ranked:
+            return _table(["Rank", *header], [True, *numeric], [[shown.rank_text, *row] for shown, row in zip(rows, cells)])
+        return _table(header, numeric, cells)
 
     baseline = f"; the {view.task.baseline_model} baseline is listed first when present" if view.task.baseline_model else ""
     lines = [
@@ -50,7 +55,7 @@ def render_board(view: BoardView) -> str:
         "(validated on the dataset's one val split) are listed below as preliminary, never ranked against them. "
         "`2 ≈ 1`: closer to the row ranked 1 than their spread, so that order is within noise.",
         "",
-        *_table(header, 1 + len(names), [[shown.rank_text, *cells(shown)] for shown in view.rows]),
+        *table("ranked", view.rows, ranked=True),
     ]
     if view.preliminary:
         lines += [
@@ -60,7 +65,7 @@ def render_board(view: BoardView) -> str:
             f"Validated on the dataset's one val split, not cross-validated over every labelled trial like the K-fold "
             f"rows above: not ranked against them. Ordered by {board.primary}.",
             "",
-            *_table(names + facts, len(names), [cells(shown) for shown in view.preliminary]),
+            *table("preliminary", view.preliminary, ranked=False),
         ]
         same = [shown for shown in view.preliminary if shown.same_as is not None]
         if same:
@@ -73,9 +78,9 @@ def render_board(view: BoardView) -> str:
             "Comparable only between runs of the same objective (each objective defines its masks).",
             "",
             *_table(
-                [*names, *(f"{metric} {arrow[metric]}" for metric in columns.objective)],
-                len(names),
-                [shown.names + [shown.cells[metric].text for metric in columns.objective] for shown in view.objective_rows()],
+                [*names, *(view.header(m, "objective") for m in columns.objective)],
+                [*text, *(True for _ in columns.objective)],
+                [shown.names + [shown.cells[m].text for m in columns.objective] for shown in view.objective_rows()],
             ),
         ]
     if columns.repeats:

@@ -25,7 +25,7 @@ body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2em auto;m
 h1{font-size:1.6em}h2{font-size:1.2em;margin-top:1.6em}
 table{border-collapse:collapse;margin:1em 0;font-size:.85em}
 th,td{border:1px solid #d0d7de;padding:.3em .45em;text-align:left;vertical-align:top}
-th{background:#f6f8fa}td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+th{background:#f6f8fa}th .scope{font-weight:normal;font-size:.85em;color:#57606a}td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 table.sortable th{cursor:pointer;user-select:none;white-space:nowrap}
 table.sortable th[aria-sort=ascending]::after{content:" \\25B2"}table.sortable th[aria-sort=descending]::after{content:" \\25BC"}
 tr:nth-child(even) td{background:#fafbfc}
@@ -112,8 +112,14 @@ def _inline_markdown(line: str) -> str:
     return re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", _e(line))
 
 
-def _header(label: str, kind: str, higher: bool = True) -> str:
-    return f'<th data-type="{kind}" data-higher="{int(higher)}" title="click to sort">{_e(label)}</th>'
+def _header(label: str, kind: str, higher: bool = True, scope: str = "") -> str:
+    """A sortable column header; ``scope`` (where its values were computed) goes on a line below."""
+    below = f'<br><span class="scope">{_e(scope)}</span>' if scope else ""
+    return f'<th data-type="{kind}" data-higher="{int(higher)}" title="click to sort">{_e(label)}{below}</th>'
+
+
+def _metric_headers(view: BoardView, metrics: Sequence[str], table: str) -> list[str]:
+    return [_header(f"{m} {view.arrows[m]}", "number", view.arrows[m] == "↑", view.scopes.get(table, {}).get(m, "")) for m in metrics]
 
 
 def _seed_links(row: Row, prefix: str = "") -> str:
@@ -121,21 +127,21 @@ def _seed_links(row: Row, prefix: str = "") -> str:
 
 
 def render_board(view: BoardView) -> bytes:
-    board, columns, arrow = view.board, view.columns, view.arrows
+    board, columns = view.board, view.columns
     names = view.name_headers
 
     def name_cells(shown: BoardRow) -> list[str]:
         return [f"<td>{_e(value)}</td>" for value in shown.names]
 
-    facts = [_header(f"{m} {arrow[m]}", "number", arrow[m] == "↑") for m in columns.main]
-    facts += [_header("Validation", "text"), _header("Seeds", "number"), _header("Parameters", "number", higher=False)]
+    facts = [_header("Validation", "text"), _header("Seeds", "number"), _header("Parameters", "number", higher=False)]
     facts.append(_header("Train time", "number", higher=False))
-    head = [_header("Rank", "number", higher=False), *(_header(n, "text") for n in names), *facts]
+    ranked_metrics, preliminary_metrics = view.table_metrics["ranked"], view.table_metrics["preliminary"]
+    head = [_header("Rank", "number", higher=False), *(_header(n, "text") for n in names), *_metric_headers(view, ranked_metrics, "ranked"), *facts]
 
-    def cells(shown: BoardRow) -> list[str]:
+    def cells(shown: BoardRow, metrics: Sequence[str]) -> list[str]:
         return [
             *name_cells(shown),
-            *(_stat_cell(shown, metric) for metric in columns.main),
+            *(_stat_cell(shown, metric) for metric in metrics),
             f"<td>{_e(shown.validation)}</td>",
             f'<td class="num" data-value="{shown.seeds}">{_seed_links(shown.row)}</td>',
             f'<td class="num" data-value="{shown.parameters[0]}">{_e(shown.parameters_text)}</td>',
@@ -156,7 +162,7 @@ def render_board(view: BoardView) -> bytes:
     ]
     for shown in view.rows:
         rank = f'<td class="num" data-value="{"" if shown.rank is None else shown.rank}">{_e(shown.rank_text)}</td>'
-        body.append("<tr>" + rank + "".join(cells(shown)) + "</tr>")
+        body.append("<tr>" + rank + "".join(cells(shown, ranked_metrics)) + "</tr>")
     body += ["</tbody>", "</table></div>"]
     if view.preliminary:
         body += [
@@ -164,9 +170,13 @@ def render_board(view: BoardView) -> bytes:
             f"<p>Validated on the dataset's one val split, not cross-validated over every labelled trial like the K-fold "
             f"rows above: not ranked against them. Ordered by {_e(board.primary)}.</p>",
             '<div class="scroll"><table class="sortable" id="preliminary">',
-            "<thead><tr>" + "".join(_header(n, "text") for n in names) + "".join(facts) + "</tr></thead>",
+            "<thead><tr>"
+            + "".join(_header(n, "text") for n in names)
+            + "".join(_metric_headers(view, preliminary_metrics, "preliminary"))
+            + "".join(facts)
+            + "</tr></thead>",
             "<tbody>",
-            *("<tr>" + "".join(cells(shown)) + "</tr>" for shown in view.preliminary),
+            *("<tr>" + "".join(cells(shown, preliminary_metrics)) + "</tr>" for shown in view.preliminary),
             "</tbody>",
             "</table></div>",
         ]
@@ -186,7 +196,7 @@ def render_board(view: BoardView) -> bytes:
             '<table class="sortable" id="objective-masks">',
             "<thead><tr>"
             + "".join(_header(n, "text") for n in names)
-            + "".join(_header(f"{m} {arrow[m]}", "number", arrow[m] == "↑") for m in columns.objective)
+            + "".join(_metric_headers(view, columns.objective, "objective"))
             + "</tr></thead>",
             "<tbody>",
             *(
