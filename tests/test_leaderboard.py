@@ -67,6 +67,7 @@ def test_generating_twice_gives_identical_bytes(store, tmp_path):
     assert _files(elsewhere) == before  # nothing depends on where it is written
     assert {name for name in before if not name.startswith("site/")} == {
         "index.md", "mc_maze_small.md", "mc_maze_small.png", "lorenz.md", "lorenz.png",
+        "mc_maze_small.csv", "mc_maze_small.json", "lorenz.csv", "lorenz.json",
         *(f"records/{run_id}.json" for run_id in ("ndt-s0", "ndt-s1", "ndt-mtm-s0", "smooth-s0", "bad-s0", "lorenz-ndt", "ndt-s0-old")),
     }
 
@@ -126,6 +127,7 @@ def test_stale_outputs_are_removed(store, tmp_path):
     (store / "lorenz-ndt.json").unlink()
     leaderboard.generate(store, output)
     assert not (output / "lorenz.md").exists() and not (output / "lorenz.png").exists()
+    assert not (output / "lorenz.csv").exists() and not (output / "lorenz.json").exists()
     assert not (output / "records" / "lorenz-ndt.json").exists()
     assert (output / "notes.md").exists()
 
@@ -377,3 +379,28 @@ def test_labels_say_where_each_value_was_computed_and_align_text_left(tmp_path):
     assert row[6] == "84.8 ± 0.7"  # a percentage: one decimal
     page = (tmp_path / "out" / "site" / "mc_maze_small.html").read_text()
     assert 'co-bps ↑<br><span class="scope">val, 2 trials</span></th>' in page
+
+
+def test_each_board_is_also_written_as_csv_and_json(store, tmp_path):
+    import csv
+    import json
+
+    leaderboard.generate(store, tmp_path / "out")
+    with (tmp_path / "out" / "mc_maze_small.csv").open(newline="") as file:
+        rows = list(csv.DictReader(file))
+    assert [row["label"] for row in rows] == ["smoothing", "ndt × masking", "ndt × mtm", "rnn × masking"]
+    ndt = rows[1]
+    assert ndt["rank"] == "1" and ndt["table"] == "ranked" and ndt["seeds"] == "2"
+    assert float(ndt["co-bps"]) == pytest.approx(0.32) and float(ndt["co-bps sd"]) == pytest.approx(0.0282843, abs=1e-6)  # unrounded
+    assert ndt["co-bps split"] == "val" and ndt["co-bps n_trials"] == "2" and ndt["co-bps n_values"] == "2"
+    assert ndt["vel R2 split"] == "train+val" and ndt["vel R2 n_trials"] == "4"
+    assert rows[3]["co-bps"] == "" and rows[3]["co-bps n_values"] == "0"  # diverged: no value
+    data = json.loads((tmp_path / "out" / "mc_maze_small.json").read_text())
+    assert data["primary_metric"] == "co-bps" and data["higher_is_better"]["co-bps"] is True
+    entry = data["rows"][1]["metrics"]["co-bps"]
+    assert entry["values"] == [0.3, 0.34] and entry["split"] == ["val"] and entry["n_trials"] == [2]
+    assert data["rows"][1]["run_ids"] == {"0": "ndt-s0", "1": "ndt-s1"}
+    markdown = (tmp_path / "out" / "mc_maze_small.md").read_text()
+    assert "[mc_maze_small.csv](mc_maze_small.csv)" in markdown and "[mc_maze_small.json](mc_maze_small.json)" in markdown
+    page = (tmp_path / "out" / "site" / "mc_maze_small.html").read_text()
+    assert 'href="../mc_maze_small.csv"' in page and 'href="../mc_maze_small.json"' in page

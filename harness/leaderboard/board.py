@@ -368,6 +368,9 @@ class Cell:
     n_seeds: int
     spread: float | None
     places: int = 4
+    #: The distinct splits and trial counts its values were computed on
+    splits: tuple[str, ...] = ()
+    trials: tuple[int, ...] = ()
 
     @property
     def mean(self) -> float | None:
@@ -376,6 +379,14 @@ class Cell:
     @property
     def text(self) -> str:
         return format_stat(self.values, self.n_seeds, self.spread, self.places)
+
+
+def _cell(row: Row, metric: str, seeds: int) -> Cell:
+    entries = [entry for record in row.records if (entry := record["metrics"].get(metric)) is not None and entry["value"] is not None]
+    return Cell(
+        row.values(metric), seeds, row.spread(metric), decimals(metric),
+        splits=tuple(sorted({entry["split"] for entry in entries})), trials=tuple(sorted({entry["n_trials"] for entry in entries})),
+    )
 
 
 @dataclass
@@ -486,7 +497,7 @@ def build_view(board: Board, task: Any) -> BoardView:
             rank=rank,
             rank_text=rank_text,
             names=[row.model_name, row.objective or "—"] + ([row.ensembler or "—"] if with_ensembler else []),
-            cells={metric: Cell(row.values(metric), seeds, row.spread(metric), decimals(metric)) for metric in columns.shown},
+            cells={metric: _cell(row, metric, seeds) for metric in columns.shown},
             validation=validation_text(row),
             parameters=sorted({record["n_parameters"] for record in row.records}),
             seconds=statistics.fmean(record["wall_seconds"] for record in row.records),

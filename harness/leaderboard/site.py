@@ -156,6 +156,8 @@ def render_board(view: BoardView) -> bytes:
         "labelled trial ± sd over folds; where a dataset has them only they are ranked, and its single-split rows are "
         "listed below as preliminary. “2 ≈ 1”: closer to the row ranked 1 than their spread, so that order is within "
         "noise. Click a column header to sort by it.</p>",
+        f'<p class="note">As data (every value\'s mean, ±, split and trial count, unrounded): <a href="../{_e(board.key)}.csv">'
+        f'{_e(board.key)}.csv</a> · <a href="../{_e(board.key)}.json">{_e(board.key)}.json</a></p>',
         '<div class="scroll"><table class="sortable" id="leaderboard">',
         "<thead><tr>" + "".join(head) + "</tr></thead>",
         "<tbody>",

@@ -2,7 +2,8 @@
 
 Reads the run records of a store, groups them into boards (grouping.py), asks each board's task
 through a plugin host and builds its view (board.py), then writes the Markdown tables and
-``index.md`` (markdown.py), the plots (plot.py), the static site (site.py) and copies of the
+``index.md`` (markdown.py), each board as CSV and JSON (export.py), the plots (plot.py), the
+static site (site.py) and copies of the
 records used, with their report figures, in ``records/``, so anyone can regenerate the same files
 from them. The output depends on the records alone: running it twice gives byte-identical files.
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from harness.leaderboard import markdown, plot, site
+from harness.leaderboard import export, markdown, plot, site
 from harness.leaderboard.board import GENERATED_MARKER, SITE_FOLDER, BoardView, board_task, boards_from_records, build_view, default_host
 from harness.store.atomic import write_bytes, write_text
 from harness.store.home import results_dir
@@ -51,7 +52,7 @@ def views_from_records(records: list[dict[str, Any]], host: Any = None) -> list[
 def generate(store: str | Path | None = None, output: str | Path = "leaderboards", host: Any = None) -> list[Path]:
     """Regenerate every leaderboard in ``output`` from the records in ``store``.
 
-    Writes the Markdown tables and plots, ``index.md``, copies of the records used (with their
+    Writes the Markdown tables, their CSV and JSON, the plots, ``index.md``, copies of the records used (with their
     report figures) in ``records/``, and the static site in ``site/``. Tables and plots of
     datasets no longer in the store, and record copies and site files no longer used, are
     removed (only files this command wrote). Returns the paths written.
@@ -92,6 +93,9 @@ def generate(store: str | Path | None = None, output: str | Path = "leaderboards
         path = output / f"{key}.md"
         write_text(path, markdown.render_board(view))
         written.append(path)
+        for suffix, render in ((".csv", export.render_csv), (".json", export.render_json)):
+            write_text(output / f"{key}{suffix}", render(view))
+            written.append(output / f"{key}{suffix}")
         png = plot.render_plot(view)
         if png is not None:
             plots[key] = png
@@ -115,7 +119,8 @@ def generate(store: str | Path | None = None, output: str | Path = "leaderboards
     for stale in sorted(output.glob("*.md")):
         if stale.name not in current and _is_generated(stale):
             stale.unlink()
-            stale.with_suffix(".png").unlink(missing_ok=True)
+            for suffix in (".png", ".csv", ".json"):
+                stale.with_suffix(suffix).unlink(missing_ok=True)
     for stale_plot in output.glob("*.png"):
         if stale_plot.name not in current and stale_plot.with_suffix(".md").name in current:
             stale_plot.unlink()  # a dataset that no longer has a plot
