@@ -324,7 +324,7 @@ def test_one_ranking_per_board_and_single_splits_are_preliminary(kfold_store, tm
     assert "| ndt × masking (3-fold) | 0.2700 |" in index  # the best of the ranked table, not the 0.30 single split
     page = (tmp_path / "out" / "site" / "mc_maze_small.html").read_text()
     leaderboard_table = page.split('id="leaderboard"')[1].split("</table>")[0]
-    assert leaderboard_table.count('data-value="1">1<') == 1 and "lfads+ndt" not in leaderboard_table
+    assert leaderboard_table.count('data-value="1"><span>1</span><') == 1 and "lfads+ndt" not in leaderboard_table
     assert 'id="preliminary"' in page
     site_index = (tmp_path / "out" / "site" / "index.html").read_text()
     assert "<td>ndt × masking (3-fold)</td>" in site_index and "lfads+ndt" not in site_index

@@ -89,12 +89,12 @@ def test_pages_load_nothing_from_the_network_and_links_resolve(store, tmp_path):
 def test_board_page_content(store, tmp_path):
     leaderboard.generate(store, tmp_path / "out")
     text = (tmp_path / "out" / "site" / "mc_maze_small.html").read_text()
-    assert '<table class="sortable" id="leaderboard">' in text and "<script>" in text
+    assert '<table class="sortable board" id="leaderboard">' in text and "<script>" in text
     header = re.search(r"<thead><tr>(.*?)</tr></thead>", text).group(1)
     labels = [re.sub(r"<br>.*", "", cell) for cell in re.findall(r"<th[^>]*>(.*?)</th>", header)]
     # NLB metrics lead; val_co_bps repeats co-bps and bps[...] sit in their own table
     assert labels[:8] == ["Rank", "Model", "Objective", "co-bps ↑", "vel R2 ↑", "16-shot co-bps ↑", "Validation", "Seeds"]
-    assert '<td class="num" data-value="0.31">0.3100 ± 0.0141</td>' in text
+    assert '<td class="num" data-value="0.31"><span>0.3100</span> <span>± 0.0141</span></td>' in text  # may wrap before ±
     assert 'id="objective-masks"' in text and "bps[causal] ↑" in text and "bps[neuron] ↑" not in text
     assert "<b>val_co_bps</b> equals <b>co-bps</b>" in text and "<b>bps[neuron]</b> equals <b>co-bps</b>" in text
     assert "Dabholkar &amp; Barak 2024" in text

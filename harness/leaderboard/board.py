@@ -320,17 +320,23 @@ def decimals(metric: str) -> int:
     return 1 if "%" in metric else 4
 
 
-def format_stat(values: list[float], n_seeds: int, spread: float | None = None, places: int = 4) -> str:
-    """Mean, ± its spread (left out when there is none, or it is exactly 0: the same value on
-    every seed or fold, as an oracle's), and how many seeds it counts when some lack a value."""
+def stat_parts(values: list[float], n_seeds: int, spread: float | None = None, places: int = 4) -> list[str]:
+    """The pieces of a metric cell: the mean, "± spread" (left out when there is none, or it is
+    exactly 0: the same value on every seed or fold, as an oracle's), and "(k of n seeds)" when
+    some seeds lack a value; ["—"] without values."""
     if not values:
-        return "—"
-    text = f"{statistics.fmean(values):.{places}f}"
+        return ["—"]
+    parts = [f"{statistics.fmean(values):.{places}f}"]
     if spread:
-        text += f" ± {spread:.{places}f}"
+        parts.append(f"± {spread:.{places}f}")
     if len(values) < n_seeds:
-        text += f" ({len(values)} of {n_seeds} seeds)"
-    return text
+        parts.append(f"({len(values)} of {n_seeds} seeds)")
+    return parts
+
+
+def format_stat(values: list[float], n_seeds: int, spread: float | None = None, places: int = 4) -> str:
+    """A metric cell as one line of text: "0.3200 ± 0.0283"."""
+    return " ".join(stat_parts(values, n_seeds, spread, places))
 
 
 def format_seconds(seconds: float) -> str:
@@ -377,8 +383,12 @@ class Cell:
         return statistics.fmean(self.values) if self.values else None
 
     @property
+    def parts(self) -> list[str]:
+        return stat_parts(self.values, self.n_seeds, self.spread, self.places)
+
+    @property
     def text(self) -> str:
-        return format_stat(self.values, self.n_seeds, self.spread, self.places)
+        return " ".join(self.parts)
 
 
 def _cell(row: Row, metric: str, seeds: int) -> Cell:

@@ -26,12 +26,14 @@ h1{font-size:1.6em}h2{font-size:1.2em;margin-top:1.6em}
 table{border-collapse:collapse;margin:1em 0;font-size:.85em}
 th,td{border:1px solid #d0d7de;padding:.3em .45em;text-align:left;vertical-align:top}
 th{background:#f6f8fa}th .scope{font-weight:normal;font-size:.85em;color:#57606a}td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-table.sortable th{cursor:pointer;user-select:none;white-space:nowrap}
+table.board td.num{white-space:normal}td.num span{white-space:nowrap}
+table.sortable th{cursor:pointer;user-select:none}table.board th{min-width:3.5em;max-width:8em}
 table.sortable th[aria-sort=ascending]::after{content:" \\25B2"}table.sortable th[aria-sort=descending]::after{content:" \\25BC"}
 tr:nth-child(even) td{background:#fafbfc}
 pre{background:#f6f8fa;padding:1em;overflow:auto;font-size:.85em}
 img{max-width:100%;border:1px solid #d0d7de}
-.note{color:#57606a;font-size:.9em}.scroll{overflow-x:auto}#metrics td:first-child,#leaderboard td{white-space:nowrap}
+.note{color:#57606a;font-size:.9em}.scroll{overflow-x:auto}#metrics td:first-child{white-space:nowrap}
+table.board td.name{max-width:14em}
 code{font-size:.9em}
 """
 
@@ -104,7 +106,9 @@ def run_page_name(run_id: str) -> str:
 def _stat_cell(shown: BoardRow, metric: str) -> str:
     cell = shown.cells[metric]
     mean = "" if cell.mean is None else f"{cell.mean:.6g}"
-    return f'<td class="num" data-value="{mean}">{_e(cell.text)}</td>'
+    # each piece unbroken, the row free to wrap between them ("0.3100" above "± 0.0141") where space is short
+    text = " ".join(f"<span>{_e(part)}</span>" for part in cell.parts)
+    return f'<td class="num" data-value="{mean}">{text}</td>'
 
 
 def _inline_markdown(line: str) -> str:
@@ -131,7 +135,8 @@ def render_board(view: BoardView) -> bytes:
     names = view.name_headers
 
     def name_cells(shown: BoardRow) -> list[str]:
-        return [f"<td>{_e(value)}</td>" for value in shown.names]
+        # "lfads+ndt+rnnf" may break after a "+", never inside a name
+        return [f'<td class="name">{_e(value).replace("+", "+<wbr>")}</td>' for value in shown.names]
 
     facts = [_header("Validation", "text"), _header("Seeds", "number"), _header("Parameters", "number", higher=False)]
     facts.append(_header("Train time", "number", higher=False))
@@ -145,7 +150,7 @@ def render_board(view: BoardView) -> bytes:
             f"<td>{_e(shown.validation)}</td>",
             f'<td class="num" data-value="{shown.seeds}">{_seed_links(shown.row)}</td>',
             f'<td class="num" data-value="{shown.parameters[0]}">{_e(shown.parameters_text)}</td>',
-            f'<td class="num" data-value="{shown.seconds:.6g}">{_e(shown.seconds_text)}</td>',
+            f'<td class="num" data-value="{shown.seconds:.6g}"><span>{_e(shown.seconds_text)}</span></td>',
         ]
 
     baseline = f"; the {view.task.baseline_model} baseline is listed first when present" if view.task.baseline_model else ""
@@ -158,12 +163,12 @@ def render_board(view: BoardView) -> bytes:
         "noise. Click a column header to sort by it.</p>",
         f'<p class="note">As data (every value\'s mean, ±, split and trial count, unrounded): <a href="../{_e(board.key)}.csv">'
         f'{_e(board.key)}.csv</a> · <a href="../{_e(board.key)}.json">{_e(board.key)}.json</a></p>',
-        '<div class="scroll"><table class="sortable" id="leaderboard">',
+        '<div class="scroll"><table class="sortable board" id="leaderboard">',
         "<thead><tr>" + "".join(head) + "</tr></thead>",
         "<tbody>",
     ]
     for shown in view.rows:
-        rank = f'<td class="num" data-value="{"" if shown.rank is None else shown.rank}">{_e(shown.rank_text)}</td>'
+        rank = f'<td class="num" data-value="{"" if shown.rank is None else shown.rank}"><span>{_e(shown.rank_text)}</span></td>'
         body.append("<tr>" + rank + "".join(cells(shown, ranked_metrics)) + "</tr>")
     body += ["</tbody>", "</table></div>"]
     if view.preliminary:
@@ -171,7 +176,7 @@ def render_board(view: BoardView) -> bytes:
             "<h2>Preliminary (one split)</h2>",
             f"<p>Validated on the dataset's one val split, not cross-validated over every labelled trial like the K-fold "
             f"rows above: not ranked against them. Ordered by {_e(board.primary)}.</p>",
-            '<div class="scroll"><table class="sortable" id="preliminary">',
+            '<div class="scroll"><table class="sortable board" id="preliminary">',
             "<thead><tr>"
             + "".join(_header(n, "text") for n in names)
             + "".join(_metric_headers(view, preliminary_metrics, "preliminary"))
