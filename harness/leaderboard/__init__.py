@@ -1,10 +1,10 @@
 """Leaderboards generated from the results store, never edited by hand.
 
 One board model, many renderings: grouping.py groups the records into boards and rows, board.py
-computes each board's view once (ranks, noise marks, columns, formatted cells, notes; asking the
-board's task for its metric order, baseline, directions and definitions), and markdown.py,
-site.py (HTML) and plot.py lay the view out; write.py's ``generate`` writes them all. compare.py
-is ``bench compare``.
+computes each board's view once (ranking.py: one ranking and the preliminary rows; columns.py:
+columns and notes; task.py: the board's task, asked for its metric order, baseline, directions
+and definitions), and markdown.py, site.py (HTML), export.py (CSV, JSON) and plot.py lay the view
+out; write.py's ``generate`` writes them all. compare.py is ``bench compare``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 
 __all__ = ["SITE_FOLDER", "generate"]
 
-_SUBMODULES = ("board", "compare", "grouping", "markdown", "plot", "site", "write")
+_SUBMODULES = ("board", "columns", "compare", "export", "grouping", "markdown", "plot", "ranking", "site", "task", "write")
 
 
 def __getattr__(name: str) -> Any:
