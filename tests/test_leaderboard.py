@@ -404,3 +404,22 @@ def test_each_board_is_also_written_as_csv_and_json(store, tmp_path):
     assert "[mc_maze_small.csv](mc_maze_small.csv)" in markdown and "[mc_maze_small.json](mc_maze_small.json)" in markdown
     page = (tmp_path / "out" / "site" / "mc_maze_small.html").read_text()
     assert 'href="../mc_maze_small.csv"' in page and 'href="../mc_maze_small.json"' in page
+
+
+def test_only_an_ensemble_of_exactly_a_kfold_rows_folds_is_the_same_system():
+    from harness.leaderboard.grouping import Row
+    from harness.leaderboard.ranking import same_fold_models
+
+    def with_record(row: Row, **record) -> Row:
+        row.by_seed[0] = {"seed": 0, "spec": {}, **record}
+        return row
+
+    kfold_row = with_record(Row("ndt", "mtm", None, folds=3), folds={"members": ["f0", "f1", "f2"]})
+    no_members = with_record(Row("lfads", "cd", None, folds=3), folds={"members": []})
+    same = with_record(Row("ndt", "mtm", "mean"), spec={"members": ["f2", "f0", "f1"]})
+    fewer = with_record(Row("ndt", "mtm", "mean top=2"), spec={"members": ["f0", "f1"]})
+    unknown = with_record(Row("x", None, "mean"), spec={})
+    assert same_fold_models(same, [no_members, kfold_row]) is kfold_row
+    assert same_fold_models(fewer, [no_members, kfold_row]) is None
+    assert same_fold_models(unknown, [no_members, kfold_row]) is None  # no members on either side is not "the same"
+    assert same_fold_models(kfold_row, [kfold_row]) is None  # only ensembles
