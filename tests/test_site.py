@@ -89,17 +89,17 @@ def test_pages_load_nothing_from_the_network_and_links_resolve(store, tmp_path):
 def test_board_page_content(store, tmp_path):
     leaderboard.generate(store, tmp_path / "out")
     text = (tmp_path / "out" / "site" / "mc_maze_small.html").read_text()
-    assert '<table class="sortable" id="leaderboard">' in text and "<script>" in text
+    assert '<table class="sortable board" id="leaderboard">' in text and "<script>" in text
     header = re.search(r"<thead><tr>(.*?)</tr></thead>", text).group(1)
-    labels = re.findall(r">([^<]+)</th>", header)
+    labels = [re.sub(r"<br>.*", "", cell) for cell in re.findall(r"<th[^>]*>(.*?)</th>", header)]
     # NLB metrics lead; val_co_bps repeats co-bps and bps[...] sit in their own table
     assert labels[:8] == ["Rank", "Model", "Objective", "co-bps ↑", "vel R2 ↑", "16-shot co-bps ↑", "Validation", "Seeds"]
-    assert '<td class="num" data-value="0.31">0.3100 ± 0.0141</td>' in text
+    assert '<td class="num" data-value="0.31"><span>0.3100</span> <span>± 0.0141</span></td>' in text  # may wrap before ±
     assert 'id="objective-masks"' in text and "bps[causal] ↑" in text and "bps[neuron] ↑" not in text
     assert "<b>val_co_bps</b> equals <b>co-bps</b>" in text and "<b>bps[neuron]</b> equals <b>co-bps</b>" in text
     assert "Dabholkar &amp; Barak 2024" in text
     assert '<img id="plot" src="mc_maze_small.png"' in text
-    assert "<li><b>psth R2</b>: the val split has no condition labels (smoothing seed 0, ndt × mtm seed 0, ndt × mtm seed 1, ndt × random seed 0)</li>" in text
+    assert "<li><b>psth R2</b>: the val split has no condition labels (all 4 runs)</li>" in text  # one reason, once
     assert "<li><b>vel R2</b> on train+val (4 trials): 5-fold cross-validation</li>" in text
 
 
@@ -118,7 +118,7 @@ def test_markdown_leads_with_nlb_metrics_and_shows_a_repeat_once(store, tmp_path
     leaderboard.generate(store, tmp_path / "out")
     text = (tmp_path / "out" / "mc_maze_small.md").read_text()
     tables = [line for line in text.splitlines() if line.startswith("| ")]
-    assert tables[0].split(" | ")[3:6] == ["co-bps ↑", "vel R2 ↑", "16-shot co-bps ↑"]
+    assert tables[0].split(" | ")[3:6] == ["co-bps (val, 2 trials) ↑", "vel R2 (train+val, 4 trials) ↑", "16-shot co-bps (val, 2 trials) ↑"]
     assert "val_co_bps ↑" not in text and "bps[neuron] ↑" not in text
     assert "## Bits per spike under each objective's own eval masks" in text
     assert "| ndt | mtm | -0.0150 ± 0.0071 |" in text
@@ -126,7 +126,8 @@ def test_markdown_leads_with_nlb_metrics_and_shows_a_repeat_once(store, tmp_path
     assert "**k-shot co-bps** (few-shot co-smoothing)" in text
     # a column no record could fill is left out; why is listed
     assert "psth R2 ↑" not in text and "Not shown as columns, no record has a value: **psth R2**." in text
-    assert "- ndt × mtm, **psth R2**, seed 1: the val split has no condition labels" in text
+    assert "- **psth R2**: the val split has no condition labels (all 4 runs)" in text  # once, not once per run
+    assert text.count("the val split has no condition labels") == 1
     assert "[`site/index.html`](site/index.html)" in (tmp_path / "out" / "index.md").read_text()
 
 

@@ -133,3 +133,70 @@ def test_screenshot_of_the_dataset_page_is_not_blank(served, tmp_path):
     # matplotlib's second colour (orange, the second row's marker): only the plot has it
     orange = np.sum((red > 0.85) & (green > 0.35) & (green < 0.65) & (blue < 0.25))
     assert not_white > 0.02 and orange > 20, (not_white, orange)
+
+
+WIDTH_PAGE = """<!DOCTYPE html>
+<html><head><meta charset="utf-8"></head><body style="margin:0">
+<pre id="result">pending</pre>
+<script>
+var frame = document.createElement("iframe");
+frame.width = 1280; frame.height = 900; frame.style.border = "0";
+frame.addEventListener("load", function () {
+  var doc = frame.contentDocument, found = {};
+  ["leaderboard", "preliminary"].forEach(function (id) {
+    var table = doc.getElementById(id);
+    if (table) { found[id] = [Math.ceil(table.getBoundingClientRect().width), Math.floor(table.parentNode.clientWidth)]; }
+  });
+  document.getElementById("result").textContent = JSON.stringify(found);
+});
+frame.src = "site/wide.html";
+document.body.appendChild(frame);
+</script>
+</body></html>
+"""
+
+
+@pytest.fixture
+def wide_served(tmp_path):
+    """A board as wide as mc_maze_small's was: 15 columns (7 metrics, each mean ± sd), K-fold rows
+    and single splits, long model and ensembler names."""
+    from fixtures.run_records import make_record
+    from harness.store import records as results
+    from harness.tasks.nlb.metrics import MetricValue
+
+    names = ["co-bps", "vel R2", "fp-bps", "16-shot co-bps", "32-shot co-bps", "co-bps (eval-size null)", "val_co_bps (in-sample)"]
+    store = tmp_path / "wide-store"
+    for index, (model, objective, ensembler, folds) in enumerate([
+        ("smoothing", None, None, 5), ("ndt", "random", "mean", 5), ("ndt", "mtm", "mean", 5),
+        ("lfads+ndt+rnnf", "cd+mtm+random", "stacking fit=least-squares penalty=lasso space=rates", None),
+        ("ndt+neural-roberta+rnnf", "mtm+random", "mean top=4", None), ("rnnf", "random", None, None),
+    ]):
+        metrics = {name: MetricValue(0.1234 + index / 100 + offset / 1000, "val", 15, list(range(15)), "", True) for offset, name in enumerate(names)}
+        record = make_record(f"wide-{index}", model=model, objective=objective, ensembler=ensembler, metrics=results.record_metrics(metrics),
+                             wall_seconds=1000.0 + index, n_parameters=601_806)
+        record["dataset"] = dict(record["dataset"], name="wide", checksum="wide-sum")
+        if ensembler:
+            record["spec"] = {"ensembler": ensembler, "label": ensembler, "members": []}
+        if folds:
+            record["spec"] = dict(record["spec"], folds=folds)
+            record["folds"] = {"k": folds, "seed": 0, "members": [], "per_fold": {}, "spread": {name: 0.0123 for name in names}}
+        results.write_record(record, store=store)
+    root = tmp_path / "served-wide"
+    leaderboard.generate(store, root)
+    (root / "check.html").write_text(WIDTH_PAGE)
+    handler = functools.partial(_QuietHandler, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_wide_board_fits_1280_pixels(wide_served, tmp_path):
+    done = _chromium(tmp_path, "--window-size=1280,900", "--virtual-time-budget=10000", "--dump-dom", f"{wide_served}/check.html")
+    found = re.search(r'<pre id="result">(.*?)</pre>', done.stdout, re.S)
+    assert found and found.group(1) != "pending", f"chromium gave no result page: {done.stderr[-2000:]}"
+    widths = json.loads(found.group(1))
+    assert set(widths) == {"leaderboard", "preliminary"}
+    for table, (width, room) in widths.items():
+        assert width <= room, f"#{table} is {width} px wide in {room} px: it scrolls sideways"

@@ -19,9 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import BenchError
-from harness.leaderboard.board import boards_from_records, ordered_metrics
-from harness.tasks.nlb.metrics import HIGHER_IS_BETTER
-from harness.store.records import find_record, read_records
+from harness.leaderboard.board import board_task, boards_from_records, default_host, ordered_metrics
+from harness.store.records import find_record, read_records, record_task
 
 #: |difference| below this many standard errors is called noise.
 NOISE_STANDARD_ERRORS = 2.0
@@ -93,9 +92,20 @@ def verdict(a: Sequence[float], b: Sequence[float], higher_is_better: bool) -> s
     return f"{better} better ({abs(difference) / error:.1f} SE)" if error else f"{better} better"
 
 
-def comparison_rows(a: Side, b: Side) -> list[tuple[str, str, str, str, str]]:
-    """(metric, A, B, B - A, verdict) for every metric either side has."""
-    names = {name for record in a.records + b.records for name in record["metrics"]}
+def _direction(metric: str, records: Sequence[dict[str, Any]], host: Any) -> bool:
+    """A record metric's own ``higher_is_better`` wins; else the first record's task answers."""
+    for record in records:
+        if metric in record["metrics"]:
+            return bool(record["metrics"][metric]["higher_is_better"])
+    host = host if host is not None else default_host()
+    return bool(board_task(record_task(records[0]), host).higher_is_better(metric)) if records else True
+
+
+def comparison_rows(a: Side, b: Side, host: Any = None) -> list[tuple[str, str, str, str, str]]:
+    """(metric, A, B, B - A, verdict) for every metric either side has (in every registered
+    task's metric order); ``host`` resolves a task where no record gives a metric's direction."""
+    records = a.records + b.records
+    names = {name for record in records for name in record["metrics"]}
 
     def cell(values: Sequence[float]) -> str:
         if not values:
@@ -105,9 +115,7 @@ def comparison_rows(a: Side, b: Side) -> list[tuple[str, str, str, str, str]]:
 
     rows = []
     for metric in ordered_metrics(names):
-        higher = next(
-            (r["metrics"][metric]["higher_is_better"] for r in a.records + b.records if metric in r["metrics"]), HIGHER_IS_BETTER.get(metric, True)
-        )
+        higher = _direction(metric, records, host)
         va, vb = a.values(metric), b.values(metric)
         difference = f"{statistics.fmean(vb) - statistics.fmean(va):+.4f}" if va and vb else "—"
         arrow = "↑" if higher else "↓"

@@ -1,8 +1,8 @@
 """The leaderboards as a static site: plain HTML with inline CSS and a few lines of inline JS.
 
-``render_site`` turns the boards of :mod:`harness.leaderboard.board` into files (path -> bytes): an
-index, one page per dataset (sortable columns, mean ± sd over seeds, the co-bps against train
-time plot) and one page per run (its spec, versions, data checksum, every metric with its split,
+``render_site`` lays the board views of :mod:`harness.leaderboard.board` out as files (path -> bytes): an
+index, one page per dataset (sortable columns, mean ± sd over seeds, the primary metric against
+train time plot) and one page per run (its spec, versions, data checksum, every metric with its split,
 trials and note, and its ``bench report`` figure when there is one). Nothing is loaded from the
 network, so it works from a file or an offline server, and the bytes depend on the records (and
 report figures) alone, like the Markdown.
@@ -12,28 +12,11 @@ from __future__ import annotations
 
 import html
 import json
-import statistics
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from harness.tasks.nlb.fewshot import FEWSHOT_K
-from harness.tasks.nlb.fewshot import definition as fewshot_definition
-from harness.tasks.nlb.fewshot import metric_name as fewshot_metric_name
-from harness.leaderboard.board import (
-    REGENERATE,
-    Board,
-    Row,
-    _arrows,
-    _format_seconds,
-    _format_stat,
-    _rank_rows,
-    _validation,
-    board_columns,
-    metric_notes,
-    ordered_metrics,
-    rank_label,
-    within_noise,
-)
+from harness.leaderboard.board import REGENERATE, BoardRow, BoardView, Row, format_seconds, ordered_metrics
 
 GENERATOR = "bench leaderboard"
 
@@ -42,13 +25,15 @@ body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2em auto;m
 h1{font-size:1.6em}h2{font-size:1.2em;margin-top:1.6em}
 table{border-collapse:collapse;margin:1em 0;font-size:.85em}
 th,td{border:1px solid #d0d7de;padding:.3em .45em;text-align:left;vertical-align:top}
-th{background:#f6f8fa}td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-table.sortable th{cursor:pointer;user-select:none;white-space:nowrap}
+th{background:#f6f8fa}th .scope{font-weight:normal;font-size:.85em;color:#57606a}td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+table.board td.num{white-space:normal}td.num span{white-space:nowrap}
+table.sortable th{cursor:pointer;user-select:none}table.board th{min-width:3.5em;max-width:8em}
 table.sortable th[aria-sort=ascending]::after{content:" \\25B2"}table.sortable th[aria-sort=descending]::after{content:" \\25BC"}
 tr:nth-child(even) td{background:#fafbfc}
 pre{background:#f6f8fa;padding:1em;overflow:auto;font-size:.85em}
 img{max-width:100%;border:1px solid #d0d7de}
-.note{color:#57606a;font-size:.9em}.scroll{overflow-x:auto}#metrics td:first-child,#leaderboard td{white-space:nowrap}
+.note{color:#57606a;font-size:.9em}.scroll{overflow-x:auto}#metrics td:first-child{white-space:nowrap}
+table.board td.name{max-width:14em}
 code{font-size:.9em}
 """
 
@@ -118,102 +103,132 @@ def run_page_name(run_id: str) -> str:
     return f"runs/{run_id}.html"
 
 
-def _stat_cell(row: Row, metric: str) -> str:
-    values = row.values(metric)
-    mean = f"{statistics.fmean(values):.6g}" if values else ""
-    return f'<td class="num" data-value="{mean}">{_e(_format_stat(values, len(row.records), row.spread(metric)))}</td>'
+def _stat_cell(shown: BoardRow, metric: str) -> str:
+    cell = shown.cells[metric]
+    mean = "" if cell.mean is None else f"{cell.mean:.6g}"
+    # each piece unbroken, the row free to wrap between them ("0.3100" above "± 0.0141") where space is short
+    text = " ".join(f"<span>{_e(part)}</span>" for part in cell.parts)
+    return f'<td class="num" data-value="{mean}">{text}</td>'
 
 
-def _header(label: str, kind: str, higher: bool = True) -> str:
-    return f'<th data-type="{kind}" data-higher="{int(higher)}" title="click to sort">{_e(label)}</th>'
+def _inline_markdown(line: str) -> str:
+    """A task's Markdown definition line as HTML: escaped, **bold** as <b>."""
+    return re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", _e(line))
+
+
+def _header(label: str, kind: str, higher: bool = True, scope: str = "") -> str:
+    """A sortable column header; ``scope`` (where its values were computed) goes on a line below."""
+    below = f'<br><span class="scope">{_e(scope)}</span>' if scope else ""
+    return f'<th data-type="{kind}" data-higher="{int(higher)}" title="click to sort">{_e(label)}{below}</th>'
+
+
+def _metric_headers(view: BoardView, metrics: Sequence[str], table: str) -> list[str]:
+    return [_header(f"{m} {view.arrows[m]}", "number", view.arrows[m] == "↑", view.scopes.get(table, {}).get(m, "")) for m in metrics]
 
 
 def _seed_links(row: Row, prefix: str = "") -> str:
     return " ".join(f'<a href="{prefix}{run_page_name(record["run_id"])}">s{seed}</a>' for seed, record in sorted(row.by_seed.items()))
 
 
-def render_board(board: Board, has_plot: bool) -> bytes:
-    ranked = _rank_rows(board.rows)
-    noisy = within_noise(ranked)
-    columns = board_columns(board)
-    arrow = _arrows(columns.main + columns.objective, board.records)
-    with_ensembler = any(row.ensembler for row in board.rows)
-    names = ["Model", "Objective"] + (["Ensembler"] if with_ensembler else [])
+def render_board(view: BoardView) -> bytes:
+    board, columns = view.board, view.columns
+    names = view.name_headers
 
-    def name_cells(row: Row) -> list[str]:
-        values = [row.model_name, row.objective or "—"] + ([row.ensembler or "—"] if with_ensembler else [])
-        return [f"<td>{_e(value)}</td>" for value in values]
+    def name_cells(shown: BoardRow) -> list[str]:
+        # "lfads+ndt+rnnf" may break after a "+", never inside a name
+        return [f'<td class="name">{_e(value).replace("+", "+<wbr>")}</td>' for value in shown.names]
 
-    head = [_header("Rank", "number", higher=False), *(_header(n, "text") for n in names)]
-    head += [_header(f"{m} {arrow[m]}", "number", arrow[m] == "↑") for m in columns.main]
-    head += [_header("Validation", "text"), _header("Seeds", "number"), _header("Parameters", "number", higher=False)]
-    head.append(_header("Train time", "number", higher=False))
+    facts = [_header("Validation", "text"), _header("Seeds", "number"), _header("Parameters", "number", higher=False)]
+    facts.append(_header("Train time", "number", higher=False))
+    ranked_metrics, preliminary_metrics = view.table_metrics["ranked"], view.table_metrics["preliminary"]
+    head = [_header("Rank", "number", higher=False), *(_header(n, "text") for n in names), *_metric_headers(view, ranked_metrics, "ranked"), *facts]
+
+    def cells(shown: BoardRow, metrics: Sequence[str]) -> list[str]:
+        return [
+            *name_cells(shown),
+            *(_stat_cell(shown, metric) for metric in metrics),
+            f"<td>{_e(shown.validation)}</td>",
+            f'<td class="num" data-value="{shown.seeds}">{_seed_links(shown.row)}</td>',
+            f'<td class="num" data-value="{shown.parameters[0]}">{_e(shown.parameters_text)}</td>',
+            f'<td class="num" data-value="{shown.seconds:.6g}"><span>{_e(shown.seconds_text)}</span></td>',
+        ]
+
+    baseline = f"; the {view.task.baseline_model} baseline is listed first when present" if view.task.baseline_model else ""
     body = [
         f"<h1>{_e(board.name)} ({board.bin_size_ms} ms bins)</h1>",
         f"<p>{len(board.records)} run records, data checksum <code>{_e(board.checksum)}</code>. Mean ± sd over seeds; "
-        f"ranked by {board.primary}; the smoothing baseline is listed first when present. ↑: higher is better, ↓: lower "
-        "is better. K-fold rows: pooled over every labelled trial ± sd over folds, ranked separately before single-split "
-        "rows. “2 ≈ 1”: closer to the row ranked 1 than their spread, so that order is within noise. Click a column "
-        "header to sort by it.</p>",
-        '<div class="scroll"><table class="sortable" id="leaderboard">',
+        f"ranked by {board.primary}{baseline}. ↑: higher is better, ↓: lower is better. K-fold rows: pooled over every "
+        "labelled trial ± sd over folds; where a dataset has them only they are ranked, and its single-split rows are "
+        "listed below as preliminary. “2 ≈ 1”: closer to the row ranked 1 than their spread, so that order is within "
+        "noise. Click a column header to sort by it.</p>",
+        f'<p class="note">As data (every value\'s mean, ±, split and trial count, unrounded): <a href="../{_e(board.key)}.csv">'
+        f'{_e(board.key)}.csv</a> · <a href="../{_e(board.key)}.json">{_e(board.key)}.json</a></p>',
+        '<div class="scroll"><table class="sortable board" id="leaderboard">',
         "<thead><tr>" + "".join(head) + "</tr></thead>",
         "<tbody>",
     ]
-    for row, rank in ranked:
-        records = row.records
-        parameters = sorted({record["n_parameters"] for record in records})
-        seconds = statistics.fmean(record["wall_seconds"] for record in records)
-        rank_text = _e(rank_label(row, rank, ranked, noisy))
-        cells = [f'<td class="num" data-value="{"" if rank is None else rank}">{rank_text}</td>', *name_cells(row)]
-        cells += [_stat_cell(row, metric) for metric in columns.main]
-        cells += [
-            f"<td>{_e(_validation(row))}</td>",
-            f'<td class="num" data-value="{len(records)}">{_seed_links(row)}</td>',
-            f'<td class="num" data-value="{parameters[0]}">{_e(" / ".join(f"{p:,}" for p in parameters))}</td>',
-            f'<td class="num" data-value="{seconds:.6g}">{_e(_format_seconds(seconds))}</td>',
-        ]
-        body.append("<tr>" + "".join(cells) + "</tr>")
+    for shown in view.rows:
+        rank = f'<td class="num" data-value="{"" if shown.rank is None else shown.rank}"><span>{_e(shown.rank_text)}</span></td>'
+        body.append("<tr>" + rank + "".join(cells(shown, ranked_metrics)) + "</tr>")
     body += ["</tbody>", "</table></div>"]
-    if has_plot:
+    if view.preliminary:
+        body += [
+            "<h2>Preliminary (one split)</h2>",
+            f"<p>Validated on the dataset's one val split, not cross-validated over every labelled trial like the K-fold "
+            f"rows above: not ranked against them. Ordered by {_e(board.primary)}.</p>",
+            '<div class="scroll"><table class="sortable board" id="preliminary">',
+            "<thead><tr>"
+            + "".join(_header(n, "text") for n in names)
+            + "".join(_metric_headers(view, preliminary_metrics, "preliminary"))
+            + "".join(facts)
+            + "</tr></thead>",
+            "<tbody>",
+            *("<tr>" + "".join(cells(shown, preliminary_metrics)) + "</tr>" for shown in view.preliminary),
+            "</tbody>",
+            "</table></div>",
+        ]
+        same = [shown for shown in view.preliminary if shown.same_as is not None]
+        if same:
+            body += ["<ul>", *(f"<li>{_e(shown.row.label)} {_e(shown.same_as_note)}.</li>" for shown in same), "</ul>"]
+    if view.has_plot:
         body += [
             f"<h2>{board.primary} against train time</h2>",
             f'<img id="plot" src="{_e(board.key)}.png" alt="{board.primary} against train time, one point per row">',
         ]
 
     if columns.objective:
-        rows = [(row, rank) for row, rank in ranked if any(row.values(metric) for metric in columns.objective)]
         body += [
             "<h2>Bits per spike under each objective's own eval masks</h2>",
             "<p>Comparable only between runs of the same objective (each objective defines its masks).</p>",
             '<table class="sortable" id="objective-masks">',
             "<thead><tr>"
             + "".join(_header(n, "text") for n in names)
-            + "".join(_header(f"{m} {arrow[m]}", "number", arrow[m] == "↑") for m in columns.objective)
+            + "".join(_metric_headers(view, columns.objective, "objective"))
             + "</tr></thead>",
             "<tbody>",
-            *("<tr>" + "".join(name_cells(row)) + "".join(_stat_cell(row, m) for m in columns.objective) + "</tr>" for row, _ in rows),
+            *(
+                "<tr>" + "".join(name_cells(shown)) + "".join(_stat_cell(shown, m) for m in columns.objective) + "</tr>"
+                for shown in view.objective_rows()
+            ),
             "</tbody>",
             "</table>",
         ]
     for metric, twin in columns.repeats.items():
         body.append(f'<p class="note">Not repeated: <b>{_e(metric)}</b> equals <b>{_e(twin)}</b> in every record that has it.</p>')
-    if any(fewshot_metric_name(k) in columns.main for k in FEWSHOT_K):
-        body.append(f"<p><b>k-shot co-bps</b> (few-shot co-smoothing): {_e(fewshot_definition())}</p>")
-    notes = metric_notes(board, columns.shown + columns.empty)
+    body += [f"<p>{_inline_markdown(definition)}</p>" for definition in view.definitions]
+    notes = view.notes
     body += ["<h2>How each metric was computed</h2>", "<ul>"]
     for metric in columns.shown:
         body += [f"<li><b>{_e(metric)}</b> {_e(description)}</li>" for description in notes.computed[metric]]
     body.append("</ul>")
     if notes.missing:
-        grouped: dict[tuple[str, str], list[str]] = {}
-        for label, metric, seed, reason in notes.missing:
-            grouped.setdefault((metric, reason), []).append(f"{label} seed {seed}")
         body += ["<h2>Values that could not be computed</h2>"]
         if columns.empty:
             body.append(f"<p>Not shown as columns, no record has a value: {_e(', '.join(columns.empty))}.</p>")
-        body += ["<ul>", *(f"<li><b>{_e(m)}</b>: {_e(r)} ({_e(', '.join(runs))})</li>" for (m, r), runs in grouped.items()), "</ul>"]
+        body += ["<ul>", *(f"<li><b>{_e(m)}</b>: {_e(r)} ({_e(whose)})</li>" for m, r, whose in notes.missing_by_reason()), "</ul>"]
     body += ["<h2>Runs</h2>", "<ul>"]
-    for row, _ in ranked:
+    for shown in view.all_rows:
+        row = shown.row
         links = ", ".join(
             f'seed {seed} <a href="{run_page_name(record["run_id"])}">{_e(record["run_id"])}</a>' for seed, record in sorted(row.by_seed.items())
         )
@@ -227,8 +242,10 @@ def _definition_list(pairs: Sequence[tuple[str, Any]]) -> list[str]:
     return ["<table>", *(f"<tr><th>{_e(k)}</th><td>{v}</td></tr>" for k, v in pairs), "</table>"]
 
 
-def render_run(record: Mapping[str, Any], board: Board, has_figure: bool) -> bytes:
+def render_run(record: Mapping[str, Any], view: BoardView, figure: str | None) -> bytes:
+    """A run's page; ``figure`` is the site path of its report figure (None: it has none)."""
     run_id = record["run_id"]
+    board = view.board
     dataset = record["dataset"]
     label = " × ".join(part for part in (record["model"], record["objective"], record["ensembler"]) if part)
     body = [
@@ -241,7 +258,7 @@ def render_run(record: Mapping[str, Any], board: Board, has_figure: bool) -> byt
                 ("data source", _e(dataset["source"])),
                 ("created", _e(record["created"])),
                 ("device", _e(record["device"])),
-                ("train time", _e(_format_seconds(record["wall_seconds"]))),
+                ("train time", _e(format_seconds(record["wall_seconds"]))),
                 ("epochs", _e(record["epochs"])),
                 ("stopped because", _e(record.get("stopped_because") or "—")),
                 ("parameters", _e(f"{record['n_parameters']:,}")),
@@ -259,7 +276,7 @@ def render_run(record: Mapping[str, Any], board: Board, has_figure: bool) -> byt
         + "</tr></thead>",
         "<tbody>",
     ]
-    for name in ordered_metrics(record["metrics"]):
+    for name in ordered_metrics(record["metrics"], view.task.metric_order):
         entry = record["metrics"][name]
         value = "" if entry["value"] is None else f"{entry['value']:.6g}"
         shown = "n/a" if entry["value"] is None else f"{entry['value']:.4f}"
@@ -270,8 +287,9 @@ def render_run(record: Mapping[str, Any], board: Board, has_figure: bool) -> byt
             f'<td class="num" data-value="{entry["n_trials"]}" title="{_e(trials)}">{entry["n_trials"]}</td><td>{_e(entry["note"])}</td></tr>'
         )
     body += ["</tbody>", "</table>"]
-    if has_figure:
-        body += ["<h2>Report</h2>", f'<img id="report" src="{_e(run_id)}.png" alt="bench report figure of {_e(run_id)}">']
+    if figure is not None:
+        source = figure[len("runs/") :]
+        body += ["<h2>Report</h2>", f'<img id="report" src="{_e(source)}" alt="bench report figure of {_e(run_id)}">']
     versions = record["versions"]
     body += [
         "<h2>Versions</h2>",
@@ -288,12 +306,13 @@ def render_run(record: Mapping[str, Any], board: Board, has_figure: bool) -> byt
     return _page(run_id, body, depth=1)
 
 
-def render_index(boards: Sequence[Board]) -> bytes:
+def render_index(views: Sequence[BoardView]) -> bytes:
     body = ["<h1>Leaderboards</h1>"]
-    if not boards:
+    if not views:
         return _page("Leaderboards", body + ["<p>No run records yet.</p>"])
-    primaries = sorted({board.primary for board in boards})
-    one_primary = primaries[0] if len(primaries) == 1 else None  # NLB boards alone: "co-bps" heads the column
+    primaries = sorted({view.primary for view in views})
+    one_primary = primaries[0] if len(primaries) == 1 else None  # boards of one task: its metric heads the column
+    arrow = views[0].arrows[one_primary] if one_primary else ""
     body += [
         '<table class="sortable" id="datasets">',
         "<thead><tr>"
@@ -301,12 +320,13 @@ def render_index(boards: Sequence[Board]) -> bytes:
         + _header("Bins (ms)", "number", higher=False)
         + _header("Runs", "number")
         + _header(f"Best by {one_primary}" if one_primary else "Best by its primary metric", "text")
-        + _header(f"{one_primary} ↑" if one_primary else "Value", "number")
+        + _header(f"{one_primary} {arrow}" if one_primary else "Value", "number")
         + "</tr></thead>",
         "<tbody>",
     ]
-    for board in boards:
-        best = [row for row, rank in _rank_rows(board.rows) if rank == 1]
+    for view in views:
+        board = view.board
+        best = [shown.row for shown in view.best]
         value = best[0].mean(board.primary) if best else None
         body.append(
             f'<tr><td><a href="{_e(board.key)}.html">{_e(board.name)}</a></td><td class="num" data-value="{board.bin_size_ms}">{board.bin_size_ms}</td>'
@@ -317,17 +337,25 @@ def render_index(boards: Sequence[Board]) -> bytes:
     return _page("Leaderboards", body)
 
 
-def render_site(boards: Sequence[Board], plots: Mapping[str, bytes], figures: Mapping[str, bytes]) -> dict[str, bytes]:
+def figure_page_name(run_id: str, figure_name: str) -> str:
+    """Where a run's report figure lies in the site (beside its page, keeping its suffix)."""
+    suffix = figure_name.rsplit(".", 1)[-1] if "." in figure_name else "png"
+    return f"runs/{run_id}.{suffix}"
+
+
+def render_site(views: Sequence[BoardView], plots: Mapping[str, bytes], figures: Mapping[str, tuple[str, bytes]]) -> dict[str, bytes]:
     """Every file of the site by relative path. ``plots`` maps board keys to their PNG,
-    ``figures`` run ids to their report PNG."""
-    files = {"index.html": render_index(boards)}
-    for board in boards:
-        files[f"{board.key}.html"] = render_board(board, board.key in plots)
+    ``figures`` run ids to their report figure (its task's file name, its bytes)."""
+    files = {"index.html": render_index(views)}
+    for view in views:
+        board = view.board
+        files[f"{board.key}.html"] = render_board(view)
         if board.key in plots:
             files[f"{board.key}.png"] = plots[board.key]
         for record in board.all_records:
             run_id = record["run_id"]
-            files[run_page_name(run_id)] = render_run(record, board, run_id in figures)
-            if run_id in figures:
-                files[f"runs/{run_id}.png"] = figures[run_id]
+            figure = figure_page_name(run_id, figures[run_id][0]) if run_id in figures else None
+            files[run_page_name(run_id)] = render_run(record, view, figure)
+            if figure is not None:
+                files[figure] = figures[run_id][1]
     return files

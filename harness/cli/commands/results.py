@@ -74,13 +74,14 @@ def results_command(
 
 
 def leaderboard_command(
+    ctx: typer.Context,
     store: StoreOption = None,
     output: Annotated[Path, typer.Option("--output", "-o", help="Folder to write the leaderboards to.")] = Path("leaderboards"),
 ) -> None:
-    """Regenerate the leaderboards (Markdown tables, PNG plots, record copies) from the results store."""
-    from harness.leaderboard.board import SITE_FOLDER, generate
+    """Regenerate the leaderboards (Markdown tables, PNG plots, the static site, record copies) from the results store."""
+    from harness.leaderboard import SITE_FOLDER, generate
 
-    written = generate(store, output)
+    written = generate(store, output, host=cli_state(ctx).host)  # each board asks its task through the CLI's plugins
     site = output / SITE_FOLDER
     tables = [path for path in written if path.parent == output]
     copies = [path for path in written if path.parent == output / "records" and path.suffix == ".json"]

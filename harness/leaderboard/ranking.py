@@ -1,0 +1,88 @@
+"""One ranking per board: which rows are ranked and which are preliminary, their ranks by the
+primary metric, the rows within noise of the one above, and ensembles that are a K-fold row's
+own fold models."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from harness.leaderboard.grouping import Row, fold_run_ids
+from harness.leaderboard.task import higher_is_better
+
+
+def ranked_and_preliminary(rows: Sequence[Row]) -> tuple[list[Row], list[Row]]:
+    """The rows a board ranks, and its preliminary rows. Where a board has K-fold rows (scored on
+    every labelled trial) only they are ranked; its single-split rows (scored on one val split)
+    are preliminary, never ranked against them: a score on 15 trials and a pooled score on 75 are
+    not one scale. A board without K-fold rows ranks all its rows."""
+    if any(row.folds for row in rows):
+        return [row for row in rows if row.folds], [row for row in rows if not row.folds]
+    return list(rows), []
+
+
+def preliminary_order(rows: Sequence[Row], task: Any) -> list[Row]:
+    """Preliminary rows in the order they are listed (never ranked): the task's baseline model
+    first, then by the primary metric, best first; rows without a value last."""
+    primary = rows[0].primary if rows else task.primary_metric
+    higher = higher_is_better(primary, (r for row in rows for r in row.records), task)
+
+    def order(row: Row) -> tuple:
+        mean = row.mean(primary)
+        return (row.model != task.baseline_model, mean is None, 0.0 if mean is None else (-mean if higher else mean), row.label)
+
+    return sorted(rows, key=order)
+
+
+def rank_rows(rows: Sequence[Row], task: Any) -> list[tuple[Row, int | None]]:
+    """Rows in board order with their rank by the primary metric (one ranking: every row given is
+    ranked against every other; None where a row has no value); the task's baseline model first."""
+    primary = rows[0].primary if rows else task.primary_metric
+    higher = higher_is_better(primary, (r for row in rows for r in row.records), task)
+
+    def better(a: float, b: float) -> bool:
+        return a > b if higher else a < b
+
+    means = {id(row): row.mean(primary) for row in rows}
+    known = [mean for mean in means.values() if mean is not None]
+    ranks = {id(row): None if means[id(row)] is None else 1 + sum(better(other, means[id(row)]) for other in known) for row in rows}
+
+    def order(row: Row) -> tuple:
+        rank = ranks[id(row)]
+        return (row.model != task.baseline_model, rank is None, rank or 0, row.label)
+
+    return [(row, ranks[id(row)]) for row in sorted(rows, key=order)]
+
+
+def same_fold_models(row: Row, kfold_rows: Sequence[Row]) -> Row | None:
+    """The K-fold row whose fold models ``row`` (an ensemble) combines exactly, seed for seed:
+    the same system scored on one split, not another one to rank. None for any other row."""
+    if not row.ensembler or row.folds:
+        return None
+    for other in kfold_rows:
+        folds_by_seed = {record["seed"]: set(fold_run_ids(record)) for record in other.records}
+        if all(set(record["spec"].get("members", ())) == folds_by_seed.get(record["seed"]) != set() for record in row.records):
+            return other
+    return None
+
+
+def within_noise(ranked: Sequence[tuple[Row, int | None]]) -> dict[int, Row]:
+    """Rows (by id) whose primary score differs from the next better-ranked row's by less than the
+    larger of their two spreads: that order is noise, not a ranking. Rows without a spread (one
+    seed on one split) are never marked: their noise is unknown, and their label says so."""
+    scored = sorted((rank, index, row) for index, (row, rank) in enumerate(ranked) if rank is not None)
+    marked = {}
+    for (_, _, above), (_, _, row) in zip(scored, scored[1:]):
+        primary = row.primary
+        spreads = [s for s in (above.spread(primary), row.spread(primary)) if s is not None]
+        if len(spreads) == 2 and abs(above.mean(primary) - row.mean(primary)) < max(spreads):
+            marked[id(row)] = above
+    return marked
+
+
+def rank_label(row: Row, rank: int | None, ranked: Sequence[tuple[Row, int | None]], noisy: dict[int, Row]) -> str:
+    """The rank, with "≈ R" when the row is within noise of the row ranked R above it."""
+    text = "—" if rank is None else str(rank)
+    if id(row) in noisy:
+        text += f" ≈ {dict((id(r), k) for r, k in ranked)[id(noisy[id(row)])]}"
+    return text
