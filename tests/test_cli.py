@@ -116,3 +116,52 @@ def test_plugin_notes_reach_stderr(capsys, bench_home):
     assert code == 0
     assert "note: region masks skipped: one region" in err
     assert "chatter" not in err
+
+
+def _command_paths(command, prefix=()):
+    """Every command and group of the app, as argv prefixes (``("data", "list")``)."""
+    yield prefix
+    for name, sub in sorted(getattr(command, "commands", {}).items()):
+        yield from _command_paths(sub, (*prefix, name))
+
+
+def test_every_command_help_renders(capsys):
+    """typer renders help as rich markup: brackets such as MODEL[/OBJECTIVE] must be escaped."""
+    import typer
+
+    from harness.cli import build_app
+    from harness.plugin.host import Host
+
+    paths = list(_command_paths(typer.main.get_command(build_app(Host()))))
+    assert ("compare",) in paths and ("data", "list") in paths
+    for path in paths:
+        assert main([*path, "--help"]) == 0, (path, capsys.readouterr())
+        capsys.readouterr()
+
+
+def test_markup_in_error_messages_is_printed_as_is(tmp_path, capsys):
+    from harness import hookimpl
+
+    assert main(["compare", "a/b/c/d", "x", "--store", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "MODEL[/OBJECTIVE[/ENSEMBLER]]" in err and "Traceback" not in err
+
+    class Broken:
+        @hookimpl
+        def bench_register_commands(self, cli):
+            @cli.app.command("broken")
+            def broken() -> None:
+                raise ValueError("a [/tag] rich would choke on")
+
+    assert main(["broken"], host=kit_host(Broken())) == 1
+    err = capsys.readouterr().err
+    assert "error: ValueError: a [/tag] rich would choke on (run with --verbose" in err
+
+
+def test_an_unknown_command_is_a_usage_error_shown_as_click_shows_it(capsys):
+    assert main(["rnu"]) == 2
+    err = capsys.readouterr().err
+    assert "Usage: bench [OPTIONS] COMMAND [ARGS]..." in err
+    assert "Error: No such command 'rnu'. Did you mean 'run'?" in err
+    assert "UsageError" not in err and "--verbose" not in err
+    assert main(["run", "--no-such-option"]) == 2
