@@ -165,3 +165,40 @@ def test_an_unknown_command_is_a_usage_error_shown_as_click_shows_it(capsys):
     assert "Error: No such command 'rnu'. Did you mean 'run'?" in err
     assert "UsageError" not in err and "--verbose" not in err
     assert main(["run", "--no-such-option"]) == 2
+
+
+def test_an_unknown_set_key_is_refused_before_any_data_loads(capsys, bench_home, monkeypatch):
+    from harness.plugin.host import Host
+
+    def no_loading(*args, **kwargs):
+        raise AssertionError("the dataset was loaded before the settings were checked")
+
+    monkeypatch.setattr(Host, "load_dataset", no_loading)
+    monkeypatch.setattr(Host, "dataset", no_loading)
+    base = ["run", "--dataset", "bench-tiny", "--model", "kit-linear", "--objective", "kit-cosmoothing", "--no-progress"]
+    for setting, message in (
+        ("model.factors=500", "model 'kit-linear' has no option 'factors'. Known options: none"),
+        ("objective.ratio=0.5", "objective 'kit-cosmoothing' has no option 'ratio'"),
+        ("dataset.trials=3", "dataset 'bench-tiny' has no option 'trials'. Known options: seed"),
+    ):
+        assert main([*base, "--set", setting], host=kit_host(KitComponentsPlugin())) == 1
+        err = capsys.readouterr().err
+        assert message in err and "AssertionError" not in err, err
+        assert len(err.strip().splitlines()) == 1, err
+
+
+def test_run_says_the_defaults_it_picked(capsys, bench_home):
+    from harness.testing import TINY_ENCODING_DATASET, TinyEncodingPlugin
+
+    assert main(["run", "--help"]) == 0
+    help_text = " ".join(capsys.readouterr().out.replace("│", " ").split())
+    assert "(default: lorenz, synthetic and built in)" in help_text and "default: ndt" in help_text
+    code = main(["run", "--dataset", TINY_ENCODING_DATASET, "--model", "kit-encoder", "--epochs", "1", "--batch-size", "4", "--no-progress"], host=kit_host(TinyEncodingPlugin()))
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert out.splitlines()[0] == "defaults: objective kit-poisson (--objective to pick others)"
+    assert main(["run", "--model", "kit-linear", "--epochs", "1", "--no-progress"], host=kit_host(KitComponentsPlugin())) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "defaults: dataset lorenz, objective random (--dataset/--objective to pick others)" in out
+    main(["run", "--dataset", "bench-tiny", "--model", "kit-linear", "--objective", "kit-cosmoothing", "--epochs", "1", "--no-progress"], host=kit_host(KitComponentsPlugin()))
+    assert "defaults:" not in capsys.readouterr().out
