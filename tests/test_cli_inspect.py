@@ -119,3 +119,39 @@ def test_compare_groups_and_runs_with_their_seed_spread(tmp_path, capsys):
     assert "no run or group 'ndt/nothing'" in capsys.readouterr().err
     assert main(["compare", "ndt", "ndt/mtm", "--store", str(store)]) == 1
     assert "matches several groups" in capsys.readouterr().err
+
+
+def _width(text: str) -> int:
+    return max(len(line) for line in text.splitlines())
+
+
+def test_results_fit_100_columns_with_whole_run_ids_and_each_tasks_metric(tmp_path, capsys, monkeypatch):
+    store = tmp_path / "store"
+    long_id = "mc_maze_small-neural-roberta-random-s0-cv5f3-9a284c87cf"
+    plain = make_record(long_id)
+    tuned = make_record("mc_maze_small-ndt-mtm-s0-67d7328421", spec={"model": "ndt", "objective": "mtm", "label": "tuned"})
+    ensemble = make_record("mc_maze_small-ensemble-mean-45807509e5", ensembler="mean", spec={"label": "mean top=4", "members": [long_id]})
+    encoding = make_record("sensorium_synthetic-dwiseneuro-cutmix-s0-ce69586ea8", model="dwiseneuro", objective="cutmix")
+    encoding["task"] = {"name": "video_encoding", "primary_metric": "single-trial correlation", "validation_metric": "val_correlation"}
+    encoding["metrics"] = results.record_metrics({"single-trial correlation": MetricValue(0.4476, "eval", 1, [1], "", True)})
+    for record in (plain, tuned, ensemble, encoding):
+        results.write_record(record, store=store)
+    monkeypatch.setenv("COLUMNS", "100")
+    assert main(["results", "--store", str(store)]) == 0
+    out = capsys.readouterr().out
+    assert _width(out) <= 100, out
+    for record in (plain, tuned, ensemble, encoding):
+        assert any(line.startswith(record["run_id"] + " ") for line in out.splitlines()), record["run_id"]
+    nlb, video = out.split("bench results: video_encoding")
+    assert "co-bps (val)" in nlb and "single-trial correlation" not in nlb
+    assert "single-trial" in video and "co-bps" not in video  # the encoding run's metric names its column
+    assert "0.4476" in video and "tuned" in nlb and "mean top=4" in nlb
+    assert main(["results", "--store", str(store), "--wide"]) == 0
+    wide = capsys.readouterr().out
+    assert "2025-01-02T03:04:05+00:00" in wide and "val_co_bps" in wide and "dwiseneuro" in wide
+
+
+def test_results_of_an_empty_store_is_one_line(tmp_path, capsys):
+    assert main(["results", "--store", str(tmp_path / "empty")]) == 0
+    out = capsys.readouterr().out
+    assert out.strip().splitlines() == [f"no run records in {tmp_path / 'empty'} yet: bench run adds them"]
