@@ -155,3 +155,55 @@ def test_results_of_an_empty_store_is_one_line(tmp_path, capsys):
     assert main(["results", "--store", str(tmp_path / "empty")]) == 0
     out = capsys.readouterr().out
     assert out.strip().splitlines() == [f"no run records in {tmp_path / 'empty'} yet: bench run adds them"]
+
+
+def locate_kit_folder(config):
+    """The locator of the test datasets below: the folder the test names."""
+    import os
+
+    return os.environ.get("BENCH_TEST_DATA_FOLDER", "")
+
+
+def test_data_list_shows_sizes_on_disk_and_whole_paths_in_100_columns(tmp_path, capsys, monkeypatch):
+    from harness import hookimpl
+
+    folder = tmp_path / "a folder whose path is long enough to be cut in a table cell" / "kit-data"
+    folder.mkdir(parents=True)
+    (folder / "part-1.bin").write_bytes(b"0" * 1024)
+    (folder / "part-2.bin").write_bytes(b"0" * 1024)
+
+    class Located:
+        @hookimpl
+        def bench_register_datasets(self, register):
+            register("kit-on-disk", "harness.testing:load_tiny_dataset", locator="test_cli_inspect:locate_kit_folder")
+            register(
+                "kit-remote", "harness.testing:load_tiny_dataset", locator="test_cli_inspect:no_such_place",
+                downloader="test_cli_inspect:no_download", size_bytes=3 * 1024**3,
+            )
+
+    monkeypatch.setenv("BENCH_TEST_DATA_FOLDER", str(folder))
+    monkeypatch.setenv("COLUMNS", "100")
+    assert main(["data", "list"], host=kit_host(Located())) == 0
+    out = capsys.readouterr().out
+    table, places = out.split("where the files are:")
+    assert _width(table) <= 100, table
+    on_disk = next(line for line in table.splitlines() if line.startswith("kit-on-disk "))
+    assert "2.0 KB" in on_disk and " yes " in on_disk
+    remote = next(line for line in table.splitlines() if line.startswith("kit-remote "))
+    assert "3.0 GB" in remote and "not downloaded" in " ".join(table.split())
+    assert re.search(rf"^  kit-on-disk +{re.escape(str(folder))}$", places, re.M), places  # whole, on a line of its own
+
+
+def no_such_place(config):
+    return ""
+
+
+def test_data_info_names_the_axes_of_its_shapes(capsys, monkeypatch):
+    from harness.testing import TINY_DATASET
+
+    assert main(["data", "info", TINY_DATASET], host=kit_host()) == 0
+    out = capsys.readouterr().out
+    assert "shapes are trials x bins x units" in out
+    monkeypatch.setenv("COLUMNS", "100")
+    assert main(["data", "info", TINY_DATASET], host=kit_host()) == 0
+    assert re.search(r"\btrain\s+32\s+32 x 20 x 12\s", capsys.readouterr().out)
