@@ -207,3 +207,21 @@ def test_data_info_names_the_axes_of_its_shapes(capsys, monkeypatch):
     monkeypatch.setenv("COLUMNS", "100")
     assert main(["data", "info", TINY_DATASET], host=kit_host()) == 0
     assert re.search(r"\btrain\s+32\s+32 x 20 x 12\s", capsys.readouterr().out)
+
+
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_atomic_writes_honour_the_umask(tmp_path, umask, mode):
+    """A web server running as another user must be able to read leaderboards and the site."""
+    import os
+    import stat
+
+    from harness.store.atomic import write_bytes, write_text
+
+    previous = os.umask(umask)
+    try:
+        write_text(tmp_path / "board.md", "| a |\n")
+        write_bytes(tmp_path / "site" / "plot.png", b"png")
+    finally:
+        os.umask(previous)
+    for path in (tmp_path / "board.md", tmp_path / "site" / "plot.png"):
+        assert stat.S_IMODE(path.stat().st_mode) == mode, (path, oct(path.stat().st_mode))

@@ -19,11 +19,19 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
     temporary = Path(temporary)
     try:
         yield temporary
+        os.chmod(temporary, _new_file_mode())  # mkstemp's 0o600 would hide the file from other users
         with open(temporary, "rb") as written:
             os.fsync(written.fileno())
         os.replace(temporary, target)
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def _new_file_mode() -> int:
+    """The mode ``open()`` gives a new file: 0o666 less the process umask (0o644 under 022)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def write_text(target: str | os.PathLike, text: str) -> None:
