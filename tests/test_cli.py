@@ -202,3 +202,10 @@ def test_run_says_the_defaults_it_picked(capsys, bench_home):
     assert "defaults: dataset lorenz, objective random (--dataset/--objective to pick others)" in out
     main(["run", "--dataset", "bench-tiny", "--model", "kit-linear", "--objective", "kit-cosmoothing", "--epochs", "1", "--no-progress"], host=kit_host(KitComponentsPlugin()))
     assert "defaults:" not in capsys.readouterr().out
+
+
+def test_specs_name_only_commands_a_user_has():
+    """A spec's comments are read as instructions: no paths of this project's own machines."""
+    for spec in sorted((REPO / "specs").glob("*.yaml")):
+        text = spec.read_text()
+        assert "/work/" not in text and "tools/heavy" not in text, spec.name
