@@ -128,3 +128,32 @@ def test_run_ids_of_recorded_runs_do_not_change():
     specs = Path(__file__).resolve().parents[1] / "specs"
     plan = build_plan(Host(), load_search_spec(specs / "search_ndt_mtm_mc_maze_small.yaml"))
     assert "lr_floor" not in plan.describe()["base"]["train"]  # the study's digest is unchanged
+
+
+def test_nlb_objectives_share_the_loss_inference_and_eval_of_the_kit():
+    """random, makin, cd and autoencode differ only in their training batch; the loss, the
+    inference view and NLB's eval masks are harness.api.CosmoothingObjective's, defined once."""
+    from bench_cd.objective import Autoencode, CoordinatedDropout
+    from bench_makin_masks.objective import MakinMasking
+    from bench_masking.objective import RandomMasking
+
+    from harness import api
+    from harness.contracts import Objective
+
+    assert "CosmoothingObjective" in api.__all__
+    for objective in (RandomMasking, MakinMasking, CoordinatedDropout, Autoencode):
+        assert issubclass(objective, api.CosmoothingObjective), objective
+        for shared in ("loss", "inference_batch", "eval_batch", "n_prompts"):
+            assert shared not in vars(objective), f"{objective.__name__} defines {shared} again"
+        assert "training_batch" in vars(objective)
+    from harness.testing import load_tiny_dataset
+
+    data = load_tiny_dataset({"seed": 0})
+    autoencode = Autoencode(data)
+    assert isinstance(autoencode, Objective) and autoencode.eval_masks == ("co-smoothing", "forward")
+    try:
+        autoencode.eval_batch(None, "causal")
+    except KeyError as error:
+        assert "Autoencode has no eval mask 'causal'" in str(error)
+    else:
+        raise AssertionError("an unknown eval mask must be refused")
