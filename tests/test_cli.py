@@ -209,3 +209,12 @@ def test_specs_name_only_commands_a_user_has():
     for spec in sorted((REPO / "specs").glob("*.yaml")):
         text = spec.read_text()
         assert "/work/" not in text and "tools/heavy" not in text, spec.name
+
+
+def test_every_shared_option_is_used_by_a_command():
+    """cli/options.py holds what several commands share: an option no command uses is dead code."""
+    import harness.cli.options as options
+
+    shared = [name for name in vars(options) if name.endswith("Option")]
+    sources = "\n".join(p.read_text() for p in (REPO / "harness" / "cli" / "commands").glob("*.py"))
+    assert shared and [name for name in shared if name not in sources] == []
