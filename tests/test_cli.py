@@ -218,3 +218,17 @@ def test_every_shared_option_is_used_by_a_command():
     shared = [name for name in vars(options) if name.endswith("Option")]
     sources = "\n".join(p.read_text() for p in (REPO / "harness" / "cli" / "commands").glob("*.py"))
     assert shared and [name for name in shared if name not in sources] == []
+
+
+def test_ctrl_c_says_the_run_can_resume_and_exits_130(capsys):
+    from harness import hookimpl
+
+    class Interrupted:
+        @hookimpl
+        def bench_register_commands(self, cli):
+            @cli.app.command("long")
+            def long() -> None:
+                raise KeyboardInterrupt
+
+    assert main(["long"], host=kit_host(Interrupted())) == 130
+    assert "interrupted: the last checkpoint is kept" in capsys.readouterr().err

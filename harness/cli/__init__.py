@@ -23,6 +23,8 @@ from harness.plugin.manager import make_plugin_manager
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
 _PLUGIN_SWITCHES = ("--plugins", "--disable-plugin")
+#: The exit code of a command stopped by Ctrl-C (128 + SIGINT).
+_INTERRUPTED = 130
 
 
 def _click_errors() -> tuple[type[Exception], ...]:
@@ -131,6 +133,8 @@ def main(argv: Sequence[str] | None = None, *, host: Host | None = None) -> int:
         command = typer.main.get_command(app)
         # Not standalone, so errors end here in one line; an explicit Exit comes back as its code.
         code = command.main(args=argv, prog_name="bench", standalone_mode=False, obj=CliState(host=host, verbose=verbose))
+        if code == _INTERRUPTED:  # typer turns Ctrl-C into Exit(130) before it reaches us
+            raise KeyboardInterrupt
         return code if isinstance(code, int) else 0
     except typer.Exit as exit_:
         return exit_.exit_code
@@ -147,7 +151,7 @@ def main(argv: Sequence[str] | None = None, *, host: Host | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         stderr.print("interrupted: the last checkpoint is kept; run the same command again to resume")
-        return 130
+        return _INTERRUPTED
     except Exception as error:  # noqa: BLE001 - every failure ends in one line, traceback on request
         if verbose or os.environ.get("BENCH_DEBUG"):
             traceback.print_exc()
