@@ -150,7 +150,7 @@ def info_command(
             "yes" if split.true_rates is not None else "-",
         )
     console.print(table)
-    console.print(f"shapes are {' x '.join(SPIKE_AXES)} (behaviour: {' x '.join(BEHAVIOUR_AXES)}); forward: the bins after the observed ones", soft_wrap=True)
+    console.print(f"shapes are {' x '.join(SPIKE_AXES)} (behaviour: {' x '.join(BEHAVIOUR_AXES)})", soft_wrap=True)
     regions = Counter(data.heldin_regions)
     console.print("held-in regions: " + ", ".join(f"{region} {count}" for region, count in regions.items()))
     console.print(f"source: {data.source}")
