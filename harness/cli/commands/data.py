@@ -132,14 +132,12 @@ def info_command(
         return
     table = Table(
         title=f"{data.name} ({data.bin_size_ms} ms bins, checksum {data.checksum[:12]})",
-        title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False,
+        title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True,
     )
-    for column in ("split", "trials", "held-in", "held-out", "forward", "behaviour", "conditions", "true rates"):
-        # a shape wraps between its axes where the terminal is narrow; the split's name never
-        table.add_column(column, justify="right" if column in ("trials", "conditions") else "left", no_wrap=column in ("split", "trials"))
+    rows = []
     for split_name in ("train", "val", "eval"):
         split = data.split(split_name)
-        table.add_row(
+        rows.append((
             split_name,
             str(split.n_trials),
             shape(split.heldin),
@@ -148,7 +146,16 @@ def info_command(
             "-" if split.behavior is None else shape(split.behavior),
             "-" if split.conditions is None else str(len(set(split.conditions.tolist()))),
             "yes" if split.true_rates is not None else "-",
-        )
+        ))
+    columns = ("split", "trials", "held-in", "held-out", "forward", "behaviour", "conditions", "true rates")
+    widths = [max(len(cell) for cell in cells) for cells in zip(columns, *rows)]
+    fits = console.width >= sum(widths) + 2 * (len(columns) - 1)
+    for index, column in enumerate(columns):
+        # a shape keeps its line where the terminal has the room; the axes are named under the table
+        keep = fits and 2 <= index <= 5
+        table.add_column(column, justify="right" if column in ("trials", "conditions") else "left", no_wrap=column in ("split", "trials") or keep)
+    for row in rows:
+        table.add_row(*row)
     console.print(table)
     console.print(f"shapes are {' x '.join(SPIKE_AXES)} (behaviour: {' x '.join(BEHAVIOUR_AXES)})", soft_wrap=True)
     regions = Counter(data.heldin_regions)
