@@ -87,12 +87,13 @@ def results_command(
     if not records:
         console.print(f"no run records{f' on dataset {dataset}' if dataset else ''} in {where} yet: bench run adds them", soft_wrap=True)
         return
+    console.print(f"results store: {where}", soft_wrap=False, overflow="fold")  # a long path folds at the width
     by_task: dict[tuple[str, str, str], list[dict]] = {}
     for record in records:
         task = record_task(record)
         by_task.setdefault((task["name"], task["primary_metric"], task["validation_metric"]), []).append(record)
     for (task_name, primary, validation), group in by_task.items():
-        table = Table(title=f"bench results: {task_name} ({where})", title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+        table = Table(title=f"bench results: {task_name}", title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
         # The run id is what the other commands take: never cut; folded onto a second line only
         # where the terminal is too narrow for it and the numbers beside it.
         longest = max(len(r["run_id"]) for r in group)
