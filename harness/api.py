@@ -40,6 +40,7 @@ _export(
     "hide_forward", "cosmoothing_view", "masked_heldin_view", "masked_poisson_nll", "bits_per_spike",
     "nlb_eval_masks", "nlb_eval_view",
 )
+_export("harness.tasks.nlb.objective_kit", "CosmoothingObjective")
 _export("harness.tasks.nlb.metrics", "nlb_bits_per_spike")
 _export("harness.tasks.nlb.cache", "cache_key", "cached")
 _export("harness.tasks.encoding.metrics", "single_trial_correlation", "score_encoding")

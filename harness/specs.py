@@ -64,6 +64,8 @@ class TrainConfig:
     #: withheld from input and loss, fixed for the run (seeded by its seed); their reconstruction
     #: is logged every epoch as ``sv_bps``. Works with any model and objective; 0 turns it off.
     sample_validation: float = 0.0
+    #: The cosine schedule decays the learning rate to this share of its peak, not to zero.
+    lr_floor: float = 0.02
 
 
 #: Keys that change how long or where a run goes, not what it computes: left out of the run id,
@@ -77,6 +79,8 @@ _LATER_KEYS = {"sample_validation": 0.0}
 _LATER_FIELDS = {"label": None}
 #: What :meth:`RunSpec.run_id` takes from the configuration that trains rather than the spec.
 TRAINED_KEYS = ("dataset_config", "model_config", "objective_config", "versions")
+#: Train keys added after runs and studies were recorded: out of run ids and digests at their default.
+_LATER_TRAIN_FIELDS = {"lr_floor": 0.02}
 
 
 def drop_later_fields_at_default(spec_dict: dict[str, Any]) -> dict[str, Any]:
@@ -84,6 +88,10 @@ def drop_later_fields_at_default(spec_dict: dict[str, Any]) -> dict[str, Any]:
     for key, default in _LATER_FIELDS.items():
         if key in spec_dict and spec_dict[key] == default:
             spec_dict.pop(key)
+    train = spec_dict.get("train") or {}
+    for key, default in _LATER_TRAIN_FIELDS.items():
+        if key in train and train[key] == default:
+            train.pop(key)
     return spec_dict
 
 
@@ -294,7 +302,7 @@ def _coerce_train_value(source: str, key: str, value: Any) -> Any:
 
 
 #: Train keys that are shares of something and must stay below 1.
-_BELOW_ONE = ("sample_validation",)
+_BELOW_ONE = ("sample_validation", "lr_floor")
 
 
 def load_spec(path: str | Path) -> RunSpec:

@@ -119,3 +119,109 @@ def test_compare_groups_and_runs_with_their_seed_spread(tmp_path, capsys):
     assert "no run or group 'ndt/nothing'" in capsys.readouterr().err
     assert main(["compare", "ndt", "ndt/mtm", "--store", str(store)]) == 1
     assert "matches several groups" in capsys.readouterr().err
+
+
+def _width(text: str) -> int:
+    return max(len(line) for line in text.splitlines())
+
+
+def test_results_fit_100_columns_with_whole_run_ids_and_each_tasks_metric(tmp_path, capsys, monkeypatch):
+    store = tmp_path / "store"
+    long_id = "mc_maze_small-neural-roberta-random-s0-cv5f3-9a284c87cf"
+    plain = make_record(long_id)
+    tuned = make_record("mc_maze_small-ndt-mtm-s0-67d7328421", spec={"model": "ndt", "objective": "mtm", "label": "tuned"})
+    ensemble = make_record("mc_maze_small-ensemble-mean-45807509e5", ensembler="mean", spec={"label": "mean top=4", "members": [long_id]})
+    encoding = make_record("sensorium_synthetic-dwiseneuro-cutmix-s0-ce69586ea8", model="dwiseneuro", objective="cutmix")
+    encoding["task"] = {"name": "video_encoding", "primary_metric": "single-trial correlation", "validation_metric": "val_correlation"}
+    encoding["metrics"] = results.record_metrics({"single-trial correlation": MetricValue(0.4476, "eval", 1, [1], "", True)})
+    for record in (plain, tuned, ensemble, encoding):
+        results.write_record(record, store=store)
+    monkeypatch.setenv("COLUMNS", "100")
+    assert main(["results", "--store", str(store)]) == 0
+    out = capsys.readouterr().out
+    assert _width(out) <= 100, out
+    for record in (plain, tuned, ensemble, encoding):
+        assert any(line.startswith(record["run_id"] + " ") for line in out.splitlines()), record["run_id"]
+    nlb, video = out.split("bench results: video_encoding")
+    assert "co-bps (val)" in nlb and "single-trial correlation" not in nlb
+    assert "single-trial" in video and "co-bps" not in video  # the encoding run's metric names its column
+    assert "0.4476" in video and "tuned" in nlb and "mean top=4" in nlb
+    assert main(["results", "--store", str(store), "--wide"]) == 0
+    wide = capsys.readouterr().out
+    assert "2025-01-02T03:04:05+00:00" in wide and "val_co_bps" in wide and "dwiseneuro" in wide
+
+
+def test_results_of_an_empty_store_is_one_line(tmp_path, capsys):
+    assert main(["results", "--store", str(tmp_path / "empty")]) == 0
+    out = capsys.readouterr().out
+    assert out.strip().splitlines() == [f"no run records in {tmp_path / 'empty'} yet: bench run adds them"]
+
+
+def locate_kit_folder(config):
+    """The locator of the test datasets below: the folder the test names."""
+    import os
+
+    return os.environ.get("BENCH_TEST_DATA_FOLDER", "")
+
+
+def test_data_list_shows_sizes_on_disk_and_whole_paths_in_100_columns(tmp_path, capsys, monkeypatch):
+    from harness import hookimpl
+
+    folder = tmp_path / "a folder whose path is long enough to be cut in a table cell" / "kit-data"
+    folder.mkdir(parents=True)
+    (folder / "part-1.bin").write_bytes(b"0" * 1024)
+    (folder / "part-2.bin").write_bytes(b"0" * 1024)
+
+    class Located:
+        @hookimpl
+        def bench_register_datasets(self, register):
+            register("kit-on-disk", "harness.testing:load_tiny_dataset", locator="test_cli_inspect:locate_kit_folder")
+            register(
+                "kit-remote", "harness.testing:load_tiny_dataset", locator="test_cli_inspect:no_such_place",
+                downloader="test_cli_inspect:no_download", size_bytes=3 * 1024**3,
+            )
+
+    monkeypatch.setenv("BENCH_TEST_DATA_FOLDER", str(folder))
+    monkeypatch.setenv("COLUMNS", "100")
+    assert main(["data", "list"], host=kit_host(Located())) == 0
+    out = capsys.readouterr().out
+    table, places = out.split("where the files are:")
+    assert _width(table) <= 100, table
+    on_disk = next(line for line in table.splitlines() if line.startswith("kit-on-disk "))
+    assert "2.0 KB" in on_disk and " yes " in on_disk
+    remote = next(line for line in table.splitlines() if line.startswith("kit-remote "))
+    assert "3.0 GB" in remote and "not downloaded" in " ".join(table.split())
+    assert re.search(rf"^  kit-on-disk +{re.escape(str(folder))}$", places, re.M), places  # whole, on a line of its own
+
+
+def no_such_place(config):
+    return ""
+
+
+def test_data_info_names_the_axes_of_its_shapes(capsys, monkeypatch):
+    from harness.testing import TINY_DATASET
+
+    assert main(["data", "info", TINY_DATASET], host=kit_host()) == 0
+    out = capsys.readouterr().out
+    assert "shapes are trials x bins x units" in out
+    monkeypatch.setenv("COLUMNS", "100")
+    assert main(["data", "info", TINY_DATASET], host=kit_host()) == 0
+    assert re.search(r"\btrain\s+32\s+32 x 20 x 12\s", capsys.readouterr().out)
+
+
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_atomic_writes_honour_the_umask(tmp_path, umask, mode):
+    """A web server running as another user must be able to read leaderboards and the site."""
+    import os
+    import stat
+
+    from harness.store.atomic import write_bytes, write_text
+
+    previous = os.umask(umask)
+    try:
+        write_text(tmp_path / "board.md", "| a |\n")
+        write_bytes(tmp_path / "site" / "plot.png", b"png")
+    finally:
+        os.umask(previous)
+    for path in (tmp_path / "board.md", tmp_path / "site" / "plot.png"):
+        assert stat.S_IMODE(path.stat().st_mode) == mode, (path, oct(path.stat().st_mode))

@@ -79,3 +79,81 @@ def test_step_budget_in_a_run_and_epochs_on_the_command_line_replacing_it(bench_
     by_seed = {r["seed"]: r for r in (json.loads(p.read_text()) for p in (bench_home / "results").glob("*.json"))}
     assert by_seed[0]["epochs"] == math.ceil(11 / math.ceil(n_train / 8))
     assert by_seed[1]["epochs"] == 2 and by_seed[1]["hyperparameters"]["train"]["steps"] == 0
+
+
+def test_the_lr_floor_is_a_setting_recorded_with_the_train_config(bench_home, capsys):
+    """The cosine schedule ends at lr * lr_floor (0.02 by default, as before it was a setting)."""
+    import json
+    from pathlib import Path
+
+    from harness.run.checkpoints import load_checkpoint
+    from harness.specs import TrainConfig
+
+    assert TrainConfig().lr_floor == 0.02
+    base = ["run", "--dataset", "bench-tiny", "--model", "kit-linear", "--objective", "kit-cosmoothing", "--epochs", "3",
+            "--lr", "0.01", "--set", "train.warmup_epochs=0", "--no-progress"]
+    for floor in (None, 0.5):
+        extra = [] if floor is None else ["--set", f"train.lr_floor={floor}"]
+        assert main([*base, *extra], host=kit_host(KitComponentsPlugin())) == 0, capsys.readouterr()
+    records = [json.loads(p.read_text()) for p in (bench_home / "results").glob("*.json")]
+    by_floor = {record["hyperparameters"]["train"]["lr_floor"]: record for record in records}
+    assert set(by_floor) == {0.02, 0.5}
+    for floor, record in by_floor.items():
+        last = load_checkpoint(Path(record["paths"]["run_dir"]) / "last.pt")["history"][-1]
+        assert abs(last["lr"] - 0.01 * floor) < 1e-9, (floor, last["lr"])
+    assert main([*base, "--set", "train.lr_floor=1.5"], host=kit_host(KitComponentsPlugin())) == 1
+    assert "train.lr_floor" in capsys.readouterr().err
+
+
+def test_run_ids_of_recorded_runs_do_not_change():
+    """Train settings added later (sample_validation, lr_floor) stay out of the run id at their
+    default: every run on the leaderboards is found again under the id it was recorded with."""
+    import json
+    from pathlib import Path
+
+    from harness.search.space import build_plan
+    from harness.search.spec import load_search_spec
+    from harness.plugin.host import Host
+    from harness.specs import spec_from_mapping
+
+    records = Path(__file__).resolve().parents[1] / "leaderboards" / "records"
+    checked = 0
+    for path in sorted(records.glob("*.json")):
+        record = json.loads(path.read_text())
+        if record.get("ensembler") or "members" in record["spec"]:
+            continue  # ensembles are named by their members
+        assert spec_from_mapping(record["spec"], str(path)).run_id() == record["run_id"], path.name
+        checked += 1
+    assert checked >= 50
+    specs = Path(__file__).resolve().parents[1] / "specs"
+    plan = build_plan(Host(), load_search_spec(specs / "search_ndt_mtm_mc_maze_small.yaml"))
+    assert "lr_floor" not in plan.describe()["base"]["train"]  # the study's digest is unchanged
+
+
+def test_nlb_objectives_share_the_loss_inference_and_eval_of_the_kit():
+    """random, makin, cd and autoencode differ only in their training batch; the loss, the
+    inference view and NLB's eval masks are harness.api.CosmoothingObjective's, defined once."""
+    from bench_cd.objective import Autoencode, CoordinatedDropout
+    from bench_makin_masks.objective import MakinMasking
+    from bench_masking.objective import RandomMasking
+
+    from harness import api
+    from harness.contracts import Objective
+
+    assert "CosmoothingObjective" in api.__all__
+    for objective in (RandomMasking, MakinMasking, CoordinatedDropout, Autoencode):
+        assert issubclass(objective, api.CosmoothingObjective), objective
+        for shared in ("loss", "inference_batch", "eval_batch", "n_prompts"):
+            assert shared not in vars(objective), f"{objective.__name__} defines {shared} again"
+        assert "training_batch" in vars(objective)
+    from harness.testing import load_tiny_dataset
+
+    data = load_tiny_dataset({"seed": 0})
+    autoencode = Autoencode(data)
+    assert isinstance(autoencode, Objective) and autoencode.eval_masks == ("co-smoothing", "forward")
+    try:
+        autoencode.eval_batch(None, "causal")
+    except KeyError as error:
+        assert "Autoencode has no eval mask 'causal'" in str(error)
+    else:
+        raise AssertionError("an unknown eval mask must be refused")

@@ -9,9 +9,9 @@ import traceback
 import warnings
 from collections.abc import Sequence
 
-import click
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from harness import __version__
 from harness.cli.registry import CommandRegistry
@@ -23,6 +23,27 @@ from harness.plugin.manager import make_plugin_manager
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
 _PLUGIN_SWITCHES = ("--plugins", "--disable-plugin")
+#: The exit code of a command stopped by Ctrl-C (128 + SIGINT).
+_INTERRUPTED = 130
+
+
+def _click_errors() -> tuple[type[Exception], ...]:
+    """The usage-error base classes the installed typer raises: recent typer ships its own copy
+    of click (``typer._click``), older typer raises click's own; either kind is shown the click way."""
+    kinds: list[type[Exception]] = []
+    try:
+        from typer._click.exceptions import ClickException as vendored
+
+        kinds.append(vendored)
+    except ImportError:
+        pass
+    try:
+        from click import ClickException
+
+        kinds.append(ClickException)
+    except ImportError:
+        pass
+    return tuple(kinds)
 
 
 def _preparse(argv: Sequence[str]) -> tuple[set[str] | None, set[str], bool]:
@@ -108,30 +129,33 @@ def main(argv: Sequence[str] | None = None, *, host: Host | None = None) -> int:
                 host = Host(make_plugin_manager(allow=allow, block=block))
             app = build_app(host)
         for warning in caught:
-            stderr.print(f"[yellow]warning:[/] {warning.message}")
+            stderr.print(f"[yellow]warning:[/] {escape(str(warning.message))}")
         command = typer.main.get_command(app)
-        command.main(args=argv, prog_name="bench", standalone_mode=False, obj=CliState(host=host, verbose=verbose))
-        return 0
-    except click.exceptions.Exit as exit_:
+        # Not standalone, so errors end here in one line; an explicit Exit comes back as its code.
+        code = command.main(args=argv, prog_name="bench", standalone_mode=False, obj=CliState(host=host, verbose=verbose))
+        if code == _INTERRUPTED:  # typer turns Ctrl-C into Exit(130) before it reaches us
+            raise KeyboardInterrupt
+        return code if isinstance(code, int) else 0
+    except typer.Exit as exit_:
         return exit_.exit_code
-    except click.exceptions.Abort:
+    except typer.Abort:
         stderr.print("aborted")
         return 130
-    except click.ClickException as error:
+    except _click_errors() as error:  # a usage error: click's usage line, hint and message; exit 2
         error.show(file=sys.stderr)
         return error.exit_code
     except BenchError as error:
         if verbose:
             traceback.print_exc()
-        stderr.print(f"[red]error:[/] {error}")
+        stderr.print(f"[red]error:[/] {escape(str(error))}")
         return 1
     except KeyboardInterrupt:
         stderr.print("interrupted: the last checkpoint is kept; run the same command again to resume")
-        return 130
+        return _INTERRUPTED
     except Exception as error:  # noqa: BLE001 - every failure ends in one line, traceback on request
         if verbose or os.environ.get("BENCH_DEBUG"):
             traceback.print_exc()
-        stderr.print(f"[red]error:[/] {type(error).__name__}: {error} (run with --verbose for the traceback)")
+        stderr.print(f"[red]error:[/] {escape(f'{type(error).__name__}: {error}')} (run with --verbose for the traceback)")
         return 1
 
 

@@ -1,11 +1,11 @@
 """The uniform trainer: the only place that seeds RNGs, moves models and writes checkpoints.
 
-AdamW with linear warmup and cosine decay, gradient clipping, an EMA of the weights, validation
-every epoch on the metric the run's task selects by (val co-bps for NLB co-smoothing, val
-correlation for video encoding), early stopping on it, a wall-clock and an epoch budget, atomic
-checkpoints (best on the selection metric, best val loss of the training objective where the task
-has one, and last), and automatic resume: the same spec finds its run directory and continues
-from ``last.pt``.
+AdamW with linear warmup and cosine decay (to ``lr_floor`` of the peak), gradient clipping, an
+EMA of the weights, validation every epoch on the metric the run's task selects by (val co-bps for
+NLB co-smoothing, val correlation for video encoding), early stopping on it, a wall-clock and an
+epoch budget, atomic checkpoints (best on the selection metric, best val loss of the training
+objective where the task has one, and last), and automatic resume: the same spec finds its run
+directory and continues from ``last.pt``.
 
 What an epoch's batches are and how validation is computed is the task's
 :class:`harness.contracts.TrainingPlan`; a model's own loss terms (the AuxiliaryLosses contract)
@@ -52,8 +52,8 @@ def seed_everything(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
-def lr_factor(step: int, warmup_steps: int, total_steps: int, floor: float = 0.02) -> float:
-    """Linear warmup to 1, then cosine decay to ``floor`` at ``total_steps``."""
+def lr_factor(step: int, warmup_steps: int, total_steps: int, floor: float) -> float:
+    """Linear warmup to 1, then cosine decay to ``floor`` (``TrainConfig.lr_floor``) at ``total_steps``."""
     if warmup_steps and step < warmup_steps:
         return (step + 1) / warmup_steps
     progress = min(1.0, (step - warmup_steps) / max(1, total_steps - warmup_steps))
@@ -97,7 +97,7 @@ def train(
     epochs = planned_epochs(config, steps_per_epoch)
     total_steps = steps_per_epoch * epochs
     warmup_steps = steps_per_epoch * config.warmup_epochs
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: lr_factor(step, warmup_steps, total_steps))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: lr_factor(step, warmup_steps, total_steps, config.lr_floor))
     averaged = None
     if config.ema_decay:
         from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn

@@ -19,6 +19,7 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
     temporary = Path(temporary)
     try:
         yield temporary
+        os.chmod(temporary, _new_file_mode())  # mkstemp's 0o600 would hide the file from other users
         with open(temporary, "rb") as written:
             os.fsync(written.fileno())
         os.replace(temporary, target)
@@ -41,6 +42,17 @@ def fsync_directory(folder: Path) -> None:
         pass
     finally:
         os.close(descriptor)
+
+
+def _new_file_mode() -> int:
+    """The mode ``open()`` gives a new file: 0o666 less the process umask (0o644 under 022)."""
+    try:  # Linux reports the umask without changing it (os.umask would, for a moment, process-wide)
+        status = Path("/proc/self/status").read_text()
+        umask = next(int(line.split()[1], 8) for line in status.splitlines() if line.startswith("Umask:"))
+    except (OSError, StopIteration, ValueError, IndexError):
+        umask = os.umask(0)
+        os.umask(umask)
+    return 0o666 & ~umask
 
 
 def write_text(target: str | os.PathLike, text: str) -> None:

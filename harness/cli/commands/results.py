@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -25,52 +26,102 @@ StoreOption = Annotated[
 ]
 
 
-def _value(record: dict, metric: str) -> str:
+def _value(record: dict, metric: str, with_split: bool = True) -> str:
     entry = record["metrics"].get(metric)
     if entry is None or entry["value"] is None:
         return "-"
-    return f"{entry['value']:.4f} ({entry['split']})"
+    return f"{entry['value']:.4f}" + (f" {entry['split']}" if with_split else "")
 
 
-def _task_values(record: dict) -> tuple[str, str]:
-    """The record's primary and validation metrics (co-bps and val_co_bps for NLB), named in the
-    cell when they are another task's."""
-    from harness.store.records import LEGACY_TASK, record_task
+def _metric_column(table: Table, records: list[dict], metric: str) -> bool:
+    """Add ``metric``'s column, named by the split its values were scored on when all share one
+    (then the cells are bare numbers); returns whether each cell must name its split."""
+    splits = {record["metrics"][metric]["split"] for record in records if (record["metrics"].get(metric) or {}).get("value") is not None}
+    header = metric if len(splits) != 1 else f"{metric} ({next(iter(splits))})"
+    per_cell = len(splits) > 1
+    widest = max(len(_value(record, metric, per_cell)) for record in records)
+    table.add_column(header, justify="right", min_width=widest)  # the header may wrap, a number is never cut
+    return per_cell
 
-    task = record_task(record)
-    cells = []
-    for key in ("primary_metric", "validation_metric"):
-        cell = _value(record, task[key])
-        cells.append(cell if task[key] == LEGACY_TASK[key] or cell == "-" else f"{cell} {task[key]}")
-    return cells[0], cells[1]
+
+def _variant(record: dict) -> str:
+    """What tells a run apart from the others of its model x objective: its spec label or search
+    trial; for an ensemble its label (the ensembler and its settings, by default); for pooled
+    folds the ensembler of the fold models."""
+    from harness.leaderboard.board import row_variant
+
+    ensembler = record.get("ensembler")
+    if not ensembler:
+        return row_variant(record) or "-"
+    if record.get("folds"):
+        variant = row_variant(record)
+        return f"folds by {ensembler}" + (f", {variant}" if variant else "")
+    label = str(record["spec"].get("label") or ensembler)
+    return label if label.startswith(ensembler) else f"{label} ({ensembler})"
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 100:
+        return f"{seconds:.1f} s"
+    if seconds < 6000:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 def results_command(
     store: StoreOption = None,
     dataset: Annotated[Optional[str], typer.Option("--dataset", "-d", help="Only runs on this dataset.")] = None,
+    wide: Annotated[
+        bool, typer.Option("--wide", help="Also show when each run was made, its dataset, model, objective and seed, on one line each.")
+    ] = False,
 ) -> None:
-    """List the run records in the results store, oldest first."""
+    """List the run records in the results store, oldest first: one table per task, its columns
+    named by the task's metrics. Run ids are shown whole (bench compare and bench report take them)."""
+    from harness.cli.console import make_console
     from harness.store.home import results_dir
-    from harness.store.records import read_records
+    from harness.store.records import read_records, record_task
 
+    console = make_console(wide=wide)
+    where = store or results_dir()
     records = [r for r in read_records(store) if dataset is None or r["dataset"]["name"] == dataset]
-    table = Table(title=f"bench results ({store or results_dir()})")
-    for column in ("run id", "created", "dataset", "model", "objective", "seed", "co-bps", "val_co_bps", "train time"):
-        table.add_column(column)
-    for record in records:
-        table.add_row(
-            record["run_id"],
-            record["created"],
-            record["dataset"]["name"],
-            record["model"],
-            record["objective"] or "-",
-            str(record["seed"]),
-            *_task_values(record),
-            f"{record['wall_seconds']:.1f} s",
-        )
-    console.print(table)
     if not records:
-        console.print("no run records" + (f" on dataset {dataset}" if dataset else "") + " yet: bench run adds them")
+        console.print(f"no run records{f' on dataset {dataset}' if dataset else ''} in {where} yet: bench run adds them", soft_wrap=True)
+        return
+    console.print(f"results store: {where}", soft_wrap=False, overflow="fold")  # a long path folds at the width
+    by_task: dict[tuple[str, str, str], list[dict]] = {}
+    for record in records:
+        task = record_task(record)
+        by_task.setdefault((task["name"], task["primary_metric"], task["validation_metric"]), []).append(record)
+    for (task_name, primary, validation), group in by_task.items():
+        table = Table(title=f"bench results: {task_name}", title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+        # The run id is what the other commands take: never cut; folded onto a second line only
+        # where the terminal is too narrow for it and the numbers beside it.
+        longest = max(len(r["run_id"]) for r in group)
+        needed = longest + 12 + max(len(_value(r, primary)) for r in group) + 8 + 3
+        if wide or console.width >= needed:
+            table.add_column("run id", no_wrap=True, min_width=longest)
+        else:
+            table.add_column("run id", overflow="fold")
+        if wide:
+            for column in ("created", "dataset", "model", "objective", "seed"):
+                table.add_column(column, no_wrap=True)
+        # wider than this the label folds: the run id and the numbers keep their room
+        table.add_column("label / ensembler", overflow="fold", min_width=min(max(len(_variant(r)) for r in group), 12), max_width=None if wide else 14)
+        metrics = [primary, validation] if wide else [primary]  # the validation metric on request
+        with_split = [_metric_column(table, group, metric) for metric in metrics]
+        table.add_column("train time", justify="right", min_width=max(len(_duration(r["wall_seconds"])) for r in group))
+        for record in group:
+            details = []
+            if wide:
+                details = [record["created"], record["dataset"]["name"], record["model"], record["objective"] or "-", str(record["seed"])]
+            table.add_row(
+                record["run_id"],
+                *details,
+                _variant(record),
+                *(_value(record, metric, split) for metric, split in zip(metrics, with_split)),
+                _duration(record["wall_seconds"]),
+            )
+        console.print(table)
 
 
 def leaderboard_command(

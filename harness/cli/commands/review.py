@@ -79,7 +79,8 @@ def rescore_command(
 
 
 def compare_command(
-    first: Annotated[str, typer.Argument(help="A: a run id (or prefix, or 'latest') or MODEL[/OBJECTIVE[/ENSEMBLER]].")],
+    # typer renders help as rich markup: the brackets are escaped, or rich reads them as tags
+    first: Annotated[str, typer.Argument(help=escape("A: a run id (or prefix, or 'latest') or MODEL[/OBJECTIVE[/ENSEMBLER]]."))],
     second: Annotated[str, typer.Argument(help="B: the same kinds as A.")],
     dataset: Annotated[Optional[str], typer.Option("--dataset", "-d", help="Only runs on this dataset.")] = None,
     store: StoreOption = None,

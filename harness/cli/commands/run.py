@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.console import Console
@@ -11,10 +11,13 @@ from rich.markup import escape
 from rich.table import Table
 
 from harness import hookimpl
-from harness.cli.options import DatasetOption, DeviceOption, SeedOption, SpecOption
+from harness.cli.options import DeviceOption, SeedOption, SpecOption
 from harness.cli.registry import CommandRegistry
 from harness.cli.state import cli_state
-from harness.specs import RunSpec, load_spec, parse_assignments
+from harness.specs import DEFAULT_DATASET, DEFAULT_MODEL, DEFAULT_OBJECTIVE, RunSpec, load_spec, parse_assignments
+
+if TYPE_CHECKING:
+    from harness.plugin.host import Host
 
 console = Console(highlight=False)
 
@@ -22,9 +25,19 @@ console = Console(highlight=False)
 def run_command(
     ctx: typer.Context,
     spec_file: SpecOption = None,
-    dataset: DatasetOption = None,
-    model: Annotated[Optional[str], typer.Option("--model", "-m", help="A registered model (bench plugins).")] = None,
-    objective: Annotated[Optional[str], typer.Option("--objective", help="A registered training objective.")] = None,
+    dataset: Annotated[
+        Optional[str],
+        typer.Option(
+            "--dataset",
+            "-d",
+            help=f"A registered dataset name (bench data list) or a path to a data file or folder (default: {DEFAULT_DATASET}, synthetic and built in).",
+        ),
+    ] = None,
+    model: Annotated[Optional[str], typer.Option("--model", "-m", help=f"A registered model (bench plugins; default: {DEFAULT_MODEL}).")] = None,
+    objective: Annotated[
+        Optional[str],
+        typer.Option("--objective", help=f"A registered training objective (default: the model's own, else {DEFAULT_OBJECTIVE}).")
+    ] = None,
     seed: SeedOption = None,
     device: DeviceOption = None,
     max_minutes: Annotated[Optional[float], typer.Option("--max-minutes", help="Wall-clock budget (resumed attempts add up).")] = None,
@@ -33,7 +46,7 @@ def run_command(
     batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Trials per batch.")] = None,
     assignments: Annotated[
         Optional[list[str]],
-        typer.Option("--set", help="Override one setting, e.g. --set model.n_layers=2 --set train.patience=20 (repeatable)."),
+        typer.Option("--set", help="Override one setting of the dataset, model, objective or trainer, e.g. --set model.depth=2 --set train.patience=20 (repeatable; an unknown key is refused with the known ones)."),
     ] = None,
     folds: Annotated[
         Optional[int], typer.Option("--folds", help="K-fold cross-validation over train + val: K runs, pooled into one result.")
@@ -46,7 +59,7 @@ def run_command(
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show the live progress bar.")] = True,
 ) -> None:
     """Train and score a model; an interrupted run resumes when started again with the same settings."""
-    from harness.run.execute import execute
+    from harness.run.execute import execute, resolve_objective
 
     host = cli_state(ctx).host
     if spec_file is not None:
@@ -74,6 +87,10 @@ def run_command(
             **overrides.get("train", {}),
         },
     )
+    if spec_file is None:
+        say_defaults(resolve_objective(host, spec), {"model": model is not None, "dataset": dataset is not None, "objective": objective is not None})
+    check_settings(host, spec)  # an unknown --set key fails here, before any data loads
+
     def run_one(one: RunSpec) -> dict:
         with _LiveProgress(one, enabled=progress) as live:
             record, outcome = execute(host, one, rerun=rerun, on_epoch=live.update, on_status=live.say)
@@ -87,7 +104,6 @@ def run_command(
         print_record(run_one(spec))
         return
     from harness.run.crossval import cross_validate, finished_folds, pool_folds
-    from harness.run.execute import resolve_objective
 
     host.registries.ensemblers.get(fold_ensembler)  # an unknown name fails before any training
     spec = resolve_objective(host, spec)  # fold run ids name the objective a run really uses
@@ -113,6 +129,29 @@ def run_command(
         return record
 
     print_record(cross_validate(host, spec, rerun=rerun, ensembler=fold_ensembler, run_fold=run_fold))
+
+
+def check_settings(host: Host, spec: RunSpec) -> None:
+    """Refuse a config key the dataset, model or objective does not have (one line naming it and
+    the known ones) without loading anything: the registry entries' defaults say what exists."""
+    from harness.plugin.host import merged_config
+    from harness.run.execute import resolve_objective
+
+    host.resolve_dataset(spec.dataset, spec.dataset_config)
+    spec = resolve_objective(host, spec)
+    merged_config(host.registries.models.get(spec.model), spec.model_config)
+    if spec.objective is not None:
+        merged_config(host.registries.objectives.get(spec.objective), spec.objective_config)
+
+
+def say_defaults(spec: RunSpec, given: dict[str, bool]) -> None:
+    """One line naming what ``bench run`` picked because the command line did not say (a default
+    run on the built-in dataset trains for minutes: the user should know what it is)."""
+    picked = {"model": spec.model, "dataset": spec.dataset, "objective": spec.objective}
+    picked = {key: value for key, value in picked.items() if not given[key] and value is not None}
+    if picked:
+        options = "/".join(f"--{key}" for key in picked)
+        console.print(f"[dim]defaults: {', '.join(f'{key} {value}' for key, value in picked.items())} ({options} to pick others)[/]")
 
 
 def print_record(record: dict) -> None:

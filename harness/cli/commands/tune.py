@@ -21,7 +21,7 @@ from harness.cli.state import cli_state
 from harness.errors import BenchError, SpecError
 from harness.plugin.host import Host
 
-console = Console(highlight=False, width=160)
+console = Console(highlight=False, soft_wrap=True)  # tables as wide as the terminal, messages unwrapped
 
 
 def tune_command(

@@ -22,28 +22,10 @@ from typing import Any
 
 import torch
 
-from harness.api import Batch, BenchError, DatasetTensors, MaskedBatch, cosmoothing_view, masked_heldin_view, masked_poisson_nll, nlb_eval_masks, nlb_eval_view
+from harness.api import Batch, BenchError, CosmoothingObjective, DatasetTensors, MaskedBatch, cosmoothing_view, masked_heldin_view
 
 
-class _NLBViews:
-    """What both objectives share: one prompt, the co-smoothing view for inference, NLB's eval masks."""
-
-    n_prompts = 1
-
-    def __init__(self, data: DatasetTensors):
-        self.eval_masks = nlb_eval_masks(data.n_forward)
-
-    def loss(self, log_rates: torch.Tensor, masked: MaskedBatch) -> torch.Tensor:
-        return masked_poisson_nll(log_rates, masked.targets, masked.loss_mask)
-
-    def inference_batch(self, batch: Batch) -> MaskedBatch:
-        return cosmoothing_view(batch)
-
-    def eval_batch(self, batch: Batch, mask: str) -> MaskedBatch:
-        return nlb_eval_view(batch, mask, self.eval_masks, type(self).__name__)
-
-
-class CoordinatedDropout(_NLBViews):
+class CoordinatedDropout(CosmoothingObjective):
     """The ``cd`` objective."""
 
     def __init__(self, data: DatasetTensors, config: Mapping[str, Any]):
@@ -59,7 +41,7 @@ class CoordinatedDropout(_NLBViews):
         return masked_heldin_view(batch, kept, dropped)
 
 
-class Autoencode(_NLBViews):
+class Autoencode(CosmoothingObjective):
     """The ``autoencode`` objective (no coordinated dropout)."""
 
     def training_batch(self, batch: Batch, generator: torch.Generator) -> MaskedBatch:

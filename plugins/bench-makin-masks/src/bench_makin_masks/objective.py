@@ -14,7 +14,7 @@ from typing import Any
 import torch
 
 from bench_makin_masks.masks import AXES, MODES, canonical_mode, hidden_entries
-from harness.api import Batch, BenchError, DatasetTensors, MaskedBatch, cosmoothing_view, masked_heldin_view, masked_poisson_nll, nlb_eval_masks, nlb_eval_view
+from harness.api import Batch, BenchError, CosmoothingObjective, DatasetTensors, MaskedBatch, masked_heldin_view
 
 
 def _checked(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -43,17 +43,17 @@ def _checked(config: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-class MakinMasking:
+class MakinMasking(CosmoothingObjective):
     """The ``makin`` objective: one prompt id (0), zeroed hidden entries, Poisson loss on them."""
 
-    n_prompts = 1
+    owner = "makin masking"
 
     def __init__(self, data: DatasetTensors, config: Mapping[str, Any]):
         settings = _checked(config)
         self.mode = settings.pop("mode")
         self.mask_ratio = settings.pop("mask_ratio")
         self.geometry = settings
-        self.eval_masks = nlb_eval_masks(data.n_forward)
+        super().__init__(data)
 
     def hidden_entries(self, n_trials: int, n_bins: int, n_units: int, generator: torch.Generator) -> torch.Tensor:
         """Bool (B, T, I) on the CPU: the held-in entries to hide and score."""
@@ -63,15 +63,6 @@ class MakinMasking:
         n_trials, n_bins, n_heldin = batch.heldin.shape
         hidden = self.hidden_entries(n_trials, n_bins, n_heldin, generator).to(batch.heldin.device)
         return masked_heldin_view(batch, batch.heldin.masked_fill(hidden, 0.0), hidden)
-
-    def loss(self, log_rates: torch.Tensor, masked: MaskedBatch) -> torch.Tensor:
-        return masked_poisson_nll(log_rates, masked.targets, masked.loss_mask)
-
-    def inference_batch(self, batch: Batch) -> MaskedBatch:
-        return cosmoothing_view(batch)
-
-    def eval_batch(self, batch: Batch, mask: str) -> MaskedBatch:
-        return nlb_eval_view(batch, mask, self.eval_masks, "makin masking")
 
 
 def build(data: DatasetTensors, config: Mapping[str, Any]) -> MakinMasking:

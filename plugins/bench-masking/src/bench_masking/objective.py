@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from torch.nn import functional as F
 
-from harness.api import Batch, DatasetTensors, MaskedBatch, cosmoothing_view, masked_heldin_view, masked_poisson_nll, nlb_eval_masks, nlb_eval_view
+from harness.api import Batch, CosmoothingObjective, DatasetTensors, MaskedBatch, masked_heldin_view
 
 MODES = ("timestep", "neuron", "full")
 
@@ -42,10 +42,10 @@ def replace_hidden(spikes: torch.Tensor, hidden: torch.Tensor, zero_ratio: float
     return torch.where(randomised, noise, out)
 
 
-class RandomMasking:
+class RandomMasking(CosmoothingObjective):
     """The ``random`` objective: NDT's masked modelling with one prompt id (0)."""
 
-    n_prompts = 1
+    owner = "random masking"
 
     def __init__(self, data: DatasetTensors, config: Mapping[str, Any]):
         if config["mode"] not in MODES:
@@ -60,7 +60,7 @@ class RandomMasking:
         self.max_span = int(config["max_span"])
         self.zero_ratio = float(config["zero_ratio"])
         self.random_ratio = float(config["random_ratio"])
-        self.eval_masks = nlb_eval_masks(data.n_forward)
+        super().__init__(data)
 
     def hidden_entries(self, n_trials: int, n_bins: int, n_units: int, generator: torch.Generator) -> torch.Tensor:
         """Bool (B, T, I) on the CPU: the held-in entries to hide and score."""
@@ -81,15 +81,6 @@ class RandomMasking:
         hidden = self.hidden_entries(n_trials, n_bins, n_heldin, generator).to(batch.heldin.device)
         visible = replace_hidden(batch.heldin, hidden, self.zero_ratio, self.random_ratio, generator)
         return masked_heldin_view(batch, visible, hidden)
-
-    def loss(self, log_rates: torch.Tensor, masked: MaskedBatch) -> torch.Tensor:
-        return masked_poisson_nll(log_rates, masked.targets, masked.loss_mask)
-
-    def inference_batch(self, batch: Batch) -> MaskedBatch:
-        return cosmoothing_view(batch)
-
-    def eval_batch(self, batch: Batch, mask: str) -> MaskedBatch:
-        return nlb_eval_view(batch, mask, self.eval_masks, "random masking")
 
 
 def build(data: DatasetTensors, config: Mapping[str, Any]) -> RandomMasking:
