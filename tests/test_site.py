@@ -106,7 +106,7 @@ def test_board_page_content(store, tmp_path):
 def test_run_page_content(store, tmp_path):
     leaderboard.generate(store, tmp_path / "out")
     text = (tmp_path / "out" / "site" / "runs" / "ndt-mtm-s0.html").read_text()
-    assert "<h1>ndt-mtm-s0</h1>" in text
+    assert "<h1>ndt × mtm, seed 0</h1>" in text and "<code>ndt-mtm-s0</code>" in text
     assert "abc123" in text  # data checksum
     assert "bench-ndt" in text and "2.13.0" in text  # versions
     assert "<td>16-shot co-bps ↑</td>" in text and "5-fold cross-validation" in text and 'title="0, 3, 5, 7"' in text

@@ -117,7 +117,7 @@ def test_sorting_the_plot_and_a_run_link_in_chromium(served, tmp_path):
     width, height = (int(v) for v in result["plot"].split("x"))
     assert width > 300 and height > 200
     # the first run link of the sorted table: the best row's first seed
-    assert result["link"] == "runs/ndt-mtm-s0.html" and result["title"] == "ndt-mtm-s0" and result["metrics"] >= 4
+    assert result["link"] == "runs/ndt-mtm-s0.html" and result["title"] == "ndt × mtm, seed 0" and result["metrics"] >= 4
 
 
 def test_screenshot_of_the_dataset_page_is_not_blank(served, tmp_path):

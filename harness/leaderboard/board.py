@@ -24,6 +24,7 @@ from typing import Any
 from harness.leaderboard.columns import (
     Columns, MetricNotes, MissingValue, board_columns, is_objective_metric, metric_notes, metric_scope, ordered_metrics,
 )
+from harness.leaderboard.components import Component, described
 from harness.leaderboard.grouping import Board, Row, boards_from_records, fold_run_ids, row_variant
 from harness.leaderboard.ranking import preliminary_order, rank_label, rank_rows, ranked_and_preliminary, same_fold_models, within_noise
 from harness.leaderboard.task import UnregisteredTask, board_task, default_host, higher_is_better
@@ -175,6 +176,26 @@ class BoardView:
     scopes: dict[str, dict[str, str]] = field(default_factory=dict)
     #: table -> its metric columns: the board's, less those none of the table's rows has a value of
     table_metrics: dict[str, list[str]] = field(default_factory=dict)
+    #: (kind, name) -> the registered component (its description and distribution), from a host
+    components: dict[tuple[str, str], Component] = field(default_factory=dict)
+
+    @property
+    def run_labels(self) -> dict[str, str]:
+        """run id -> what the run is on this board, for every record it names: its row's label
+        and seed ("ndt [tuned] × mtm, seed 0"), an older run's, a fold run's ("…, fold 2")."""
+        labels = {}
+        for row in self.board.rows:
+            for seed, record in row.by_seed.items():
+                labels[record["run_id"]] = f"{row.label}, seed {seed}"
+                for fold, run_id in enumerate(fold_run_ids(record)):
+                    labels[run_id] = f"{row.label}, seed {seed}, fold {fold}"
+            for record in row.superseded:
+                labels[record["run_id"]] = f"{row.label}, seed {record['seed']} (an older run, not counted)"
+        return labels
+
+    def described_components(self) -> list[Component]:
+        """The models, objectives and ensemblers the board names that have a description."""
+        return described(self.board.records, self.components)
 
     @property
     def primary(self) -> str:
@@ -203,8 +224,9 @@ class BoardView:
         return [shown for shown in self.all_rows if any(shown.cells[m].values for m in self.columns.objective)]
 
 
-def build_view(board: Board, task: Any) -> BoardView:
-    """The board as every rendering shows it (``task``: what :func:`board_task` returns)."""
+def build_view(board: Board, task: Any, components: dict[tuple[str, str], Component] | None = None) -> BoardView:
+    """The board as every rendering shows it (``task``: what :func:`board_task` returns;
+    ``components``: :func:`~harness.leaderboard.components.registered_components` of a host)."""
     to_rank, preliminary = ranked_and_preliminary(board.rows)
     ranked = rank_rows(to_rank, task)
     noisy = within_noise(ranked)
@@ -252,6 +274,7 @@ def build_view(board: Board, task: Any) -> BoardView:
         definitions=list(task.metric_definitions(columns.shown)),
         scopes=scopes,
         table_metrics=table_metrics,
+        components=dict(components or {}),
     )
 
 

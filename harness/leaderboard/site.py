@@ -16,7 +16,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from harness.leaderboard.board import REGENERATE, BoardRow, BoardView, Row, format_seconds, ordered_metrics
+from harness.leaderboard.board import REGENERATE, BoardRow, BoardView, Row, fold_run_ids, format_seconds, ordered_metrics
+from harness.leaderboard.components import used_components
 
 GENERATOR = "bench leaderboard"
 
@@ -126,6 +127,10 @@ def _metric_headers(view: BoardView, metrics: Sequence[str], table: str) -> list
     return [_header(f"{m} {view.arrows[m]}", "number", view.arrows[m] == "↑", view.scopes.get(table, {}).get(m, "")) for m in metrics]
 
 
+def _run_link(run_id: str, text: str | None = None, prefix: str = "") -> str:
+    return f'<a href="{prefix}{run_page_name(run_id)}">{_e(run_id if text is None else text)}</a>'
+
+
 def _seed_links(row: Row, prefix: str = "") -> str:
     return " ".join(f'<a href="{prefix}{run_page_name(record["run_id"])}">s{seed}</a>' for seed, record in sorted(row.by_seed.items()))
 
@@ -226,14 +231,19 @@ def render_board(view: BoardView) -> bytes:
         if columns.empty:
             body.append(f"<p>Not shown as columns, no record has a value: {_e(', '.join(columns.empty))}.</p>")
         body += ["<ul>", *(f"<li><b>{_e(m)}</b>: {_e(r)} ({_e(whose)})</li>" for m, r, whose in notes.missing_by_reason()), "</ul>"]
-    body += ["<h2>Runs</h2>", "<ul>"]
+    body += ["<h2>Runs</h2>", "<p>Every run the table counts, the older runs of a seed a newer one replaced, and the fold "
+             "runs a K-fold row pools: each has a page of its own.</p>", "<ul>"]
     for shown in view.all_rows:
         row = shown.row
-        links = ", ".join(
-            f'seed {seed} <a href="{run_page_name(record["run_id"])}">{_e(record["run_id"])}</a>' for seed, record in sorted(row.by_seed.items())
-        )
-        older = "".join(f" (older, not counted: {_e(r['run_id'])})" for r in sorted(row.superseded, key=lambda r: r["run_id"]))
-        body.append(f"<li>{_e(row.label)}: {links}{older}</li>")
+        links = ", ".join(f"seed {seed} {_run_link(record['run_id'])}" for seed, record in sorted(row.by_seed.items()))
+        older = sorted(record["run_id"] for record in row.superseded)
+        older_text = f" (older, not counted: {', '.join(_run_link(run_id) for run_id in older)})" if older else ""
+        folds = [
+            f"seed {record['seed']} folds: {', '.join(_run_link(run_id, str(fold)) for fold, run_id in enumerate(fold_run_ids(record)))}"
+            for record in row.records if fold_run_ids(record)
+        ]
+        fold_text = f" ({'; '.join(folds)})" if folds else ""
+        body.append(f"<li>{_e(row.label)}: {links}{older_text}{fold_text}</li>")
     body += ["</ul>", f'<p class="note">Regenerate with <code>{_e(REGENERATE)}</code>.</p>']
     return _page(f"{board.name} leaderboard", body)
 
@@ -247,10 +257,12 @@ def render_run(record: Mapping[str, Any], view: BoardView, figure: str | None) -
     run_id = record["run_id"]
     board = view.board
     dataset = record["dataset"]
-    label = " × ".join(part for part in (record["model"], record["objective"], record["ensembler"]) if part)
+    plain = " × ".join(part for part in (record["model"], record["objective"], record["ensembler"]) if part)
+    # the row's label names the configuration (a variant, an ensembler's settings): "ndt [tuned] × mtm, seed 0"
+    title = view.run_labels.get(run_id, f"{plain}, seed {record['seed']}")
     body = [
-        f"<h1>{_e(run_id)}</h1>",
-        f'<p>{_e(label)}, seed {record["seed"]}, on <a href="../{_e(board.key)}.html">{_e(dataset["name"])}</a>.</p>',
+        f"<h1>{_e(title)}</h1>",
+        f'<p>Run <code>{_e(run_id)}</code> on <a href="../{_e(board.key)}.html">{_e(dataset["name"])}</a>.</p>',
         *_definition_list(
             [
                 ("dataset", _e(f"{dataset['name']} ({dataset['bin_size_ms']} ms bins)")),
@@ -287,15 +299,34 @@ def render_run(record: Mapping[str, Any], view: BoardView, figure: str | None) -
             f'<td class="num" data-value="{entry["n_trials"]}" title="{_e(trials)}">{entry["n_trials"]}</td><td>{_e(entry["note"])}</td></tr>'
         )
     body += ["</tbody>", "</table>"]
+    on_board = {other["run_id"] for other in board.all_records}
+    for heading, run_ids in (("Members", record["spec"].get("members") or []), ("Fold runs", fold_run_ids(record))):
+        if run_ids:  # an ensemble's members, a K-fold record's folds: linked where they have a page
+            items = [
+                f"<li>{_run_link(member, f'{member}: {view.run_labels.get(member, member)}', '../') if member in on_board else f'<code>{_e(member)}</code>'}</li>"
+                for member in run_ids
+            ]
+            body += [f"<h2>{heading}</h2>", "<ul>", *items, "</ul>"]
     if figure is not None:
         source = figure[len("runs/") :]
         body += ["<h2>Report</h2>", f'<img id="report" src="{_e(source)}" alt="bench report figure of {_e(run_id)}">']
     versions = record["versions"]
+    installed = versions["plugins"]
+    # the plugins whose components the run used; the rest were only installed beside them
+    used: dict[str, list[str]] = {}
+    for component in used_components(record, view.components):
+        if component.distribution in installed:
+            used.setdefault(component.distribution, []).append(f"{component.kind} {component.name}")
+    others = sorted(set(installed) - set(used))
     body += [
         "<h2>Versions</h2>",
         *_definition_list(
             [("harness", _e(versions["harness"])), ("python", _e(versions["python"])), ("torch", _e(versions["torch"] or "—"))]
-            + [(dist, _e(version)) for dist, version in sorted(versions["plugins"].items())]
+            + [(dist, _e(f"{installed[dist]} ({', '.join(what)})")) for dist, what in sorted(used.items())]
+        ),
+        *(
+            [f'<p class="note">Also installed, not used by this run: {len(others)} other plugins (listed in the record).</p>']
+            if others and used else [f'<p class="note">Installed plugins: {_e(", ".join(f"{d} {installed[d]}" for d in others))}.</p>'] if others else []
         ),
         "<h2>Spec</h2>",
         f"<pre>{_e(json.dumps(record['spec'], indent=2, sort_keys=True))}</pre>",
@@ -303,7 +334,7 @@ def render_run(record: Mapping[str, Any], view: BoardView, figure: str | None) -
         f"<pre>{_e(json.dumps(record['hyperparameters'], indent=2, sort_keys=True))}</pre>",
         f'<p class="note">The full record: <code>records/{_e(run_id)}.json</code> beside this site.</p>',
     ]
-    return _page(run_id, body, depth=1)
+    return _page(f"{title} ({run_id})", body, depth=1)
 
 
 def render_index(views: Sequence[BoardView]) -> bytes:

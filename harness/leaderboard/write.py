@@ -45,8 +45,11 @@ def report_figure(record: dict[str, Any], store: Path, figure_name: str | None) 
 def views_from_records(records: list[dict[str, Any]], host: Any = None) -> list[BoardView]:
     """Every board of ``records``, computed once; ``host`` resolves their tasks (default: the
     plugins ``bench`` loads)."""
+    from harness.leaderboard.components import registered_components
+
     host = host if host is not None else default_host()
-    return [build_view(board, board_task(board.task, host)) for board in boards_from_records(records)]
+    components = registered_components(host)
+    return [build_view(board, board_task(board.task, host), components) for board in boards_from_records(records)]
 
 
 def generate(store: str | Path | None = None, output: str | Path = "leaderboards", host: Any = None) -> list[Path]:
