@@ -118,3 +118,66 @@ def test_run_page_versions_name_the_plugins_the_run_used(linked_site):
     assert "bench-ndt" in versions and "bench-mtm" in versions and "bench-nlb" in versions  # model, objective, dataset
     assert "bench-lfads" not in versions and "bench-cutmix" not in versions
     assert "3 other plugins" in versions  # bench-ensemble (not stacking's), lfads, cutmix
+
+
+# -- labels and notes ------------------------------------------------------------------------
+
+
+def _metrics(**values) -> dict:
+    return results.record_metrics({
+        name: MetricValue(value, split, n, list(range(n)), note, True) for name, (value, split, n, note) in values.items()
+    })
+
+
+@pytest.fixture
+def noted_view():
+    """Two models a reader may not know, a K-fold row, and three ensembles of the same members."""
+    kfold = _record("rob-cv5", "neural-roberta", 0.2, 60.0, spec={"model": "neural-roberta", "objective": "random", "folds": 5})
+    kfold["metrics"] = _metrics(**{
+        "co-bps": (0.2, "5-fold val", 75, ""), "co-bps (eval-size null)": (0.18, "5-fold val", 75, "grouped null"),
+        "16-shot co-bps": (None, "5-fold val", 75, "needs more than 16 train trials to draw from, the train split has 0; pooled over all 75"),
+    })
+    kfold["folds"] = {"k": 5, "seed": 0, "members": [], "per_fold": {}, "spread": {"co-bps": 0.01}}
+    made = [kfold, _record("rr-s0", "r-roberta", 0.15, 60.0)]
+    for index, (ensembler, co_bps, fp_bps) in enumerate([("mean", 0.28, 0.022), ("stacking", 0.29, 0.022), ("mean top=2", 0.3, 0.03)]):
+        record = _record(f"ens-{index}", "ndt+rnnf", co_bps, 60.0, ensembler=ensembler.split()[0],
+                         spec={"ensembler": ensembler.split()[0], "label": ensembler, "members": ["a", "b", "c"]})
+        record["metrics"] = _metrics(**{
+            "co-bps": (co_bps, "val", 15, "cross-fitted"), "fp-bps": (fp_bps, "val", 15, "val rates cross-fitted"),
+            "val_co_bps (in-sample)": (co_bps + 0.01, "val", 15, "in-sample"),
+        })
+        made.append(record)
+    (view,) = views_from_records(made)
+    return view
+
+
+def test_metrics_read_by_human_labels_and_are_explained(noted_view):
+    from harness.leaderboard import markdown, site
+
+    text = markdown.render_board(noted_view)
+    assert "val co-bps (in-sample) (val, 15 trials) ↑" in text and "val_co_bps" not in text
+    page = site.render_board(noted_view).decode()
+    assert "null rates fitted on eval-sized groups of trials — the level to compare with a withheld eval score" in page
+    header = next(cell for cell in page.split("<th ") if cell.split(">", 1)[1].startswith("co-bps (eval-size null)"))
+    assert "eval-sized groups" in header.split(">", 1)[0]  # in the header's tooltip
+    # the models a reader may not know are described under the board, from their registry entries
+    assert "- **neural-roberta** (model): Makin lab Neural RoBERTa" in text
+    assert "- **r-roberta** (model): Makin lab r-RoBERTa: the mean of an RNNf's and a Neural RoBERTa's rates" in text
+
+
+def test_kfold_rows_say_why_they_have_no_kshot_value(noted_view):
+    from harness.leaderboard import markdown
+
+    text = markdown.render_board(noted_view)
+    assert "the train split has 0" not in text
+    assert "- **16-shot co-bps**: not computed for a K-fold row: a k-shot GLM is fitted on train trials" in text
+
+
+def test_ensembles_that_share_a_value_say_so(noted_view):
+    from harness.leaderboard import markdown
+
+    (alike,) = noted_view.alike
+    assert alike.metrics == ("fp-bps",) and [row.ensembler for row in alike.rows] == ["stacking", "mean"]
+    text = markdown.render_board(noted_view)
+    assert "- fp-bps: the same value in 2 ensembles of the same ndt+rnnf × mtm runs (stacking, mean). These ensemblers combine" in text
+    assert "members' mean" in text  # the task's term says why: fp-bps reads held-in and forward rates

@@ -91,7 +91,7 @@ def test_table_content(store, tmp_path):
     header, rows = lines[0], lines[1:]
     # where each column was computed is in its header; val_co_bps repeats co-bps here: not shown again
     assert header.split(" | ")[3:5] == ["co-bps (val, 2 trials) ↑", "vel R2 (train+val, 4 trials) ↑"]
-    assert "Not repeated: **val_co_bps** equals **co-bps**" in text
+    assert "Not repeated: **val co-bps** equals **co-bps**" in text
     # the smoothing baseline first even though it ranks 4th; then by mean co-bps; unranked last
     assert [row.split(" | ")[1] for row in rows] == ["smoothing", "ndt", "ndt", "rnn"]
     assert [row.split(" | ")[0] for row in rows] == ["| 3", "| 1", "| 2", "| —"]

@@ -96,7 +96,7 @@ def test_board_page_content(store, tmp_path):
     assert labels[:8] == ["Rank", "Model", "Objective", "co-bps ↑", "vel R2 ↑", "16-shot co-bps ↑", "Validation", "Seeds"]
     assert '<td class="num" data-value="0.31"><span>0.3100</span> <span>± 0.0141</span></td>' in text  # may wrap before ±
     assert 'id="objective-masks"' in text and "bps[causal] ↑" in text and "bps[neuron] ↑" not in text
-    assert "<b>val_co_bps</b> equals <b>co-bps</b>" in text and "<b>bps[neuron]</b> equals <b>co-bps</b>" in text
+    assert "<b>val co-bps</b> equals <b>co-bps</b>" in text and "<b>bps[neuron]</b> equals <b>co-bps</b>" in text
     assert "Dabholkar &amp; Barak 2024" in text
     assert '<img id="plot" src="mc_maze_small.png"' in text
     assert "<li><b>psth R2</b>: the val split has no condition labels (all 4 runs)</li>" in text  # one reason, once
@@ -119,10 +119,10 @@ def test_markdown_leads_with_nlb_metrics_and_shows_a_repeat_once(store, tmp_path
     text = (tmp_path / "out" / "mc_maze_small.md").read_text()
     tables = [line for line in text.splitlines() if line.startswith("| ")]
     assert tables[0].split(" | ")[3:6] == ["co-bps (val, 2 trials) ↑", "vel R2 (train+val, 4 trials) ↑", "16-shot co-bps (val, 2 trials) ↑"]
-    assert "val_co_bps ↑" not in text and "bps[neuron] ↑" not in text
+    assert "val_co_bps" not in text and "val co-bps ↑" not in text and "bps[neuron] ↑" not in text
     assert "## Bits per spike under each objective's own eval masks" in text
     assert "| ndt | mtm | -0.0150 ± 0.0071 |" in text
-    assert "Not repeated: **val_co_bps** equals **co-bps** in every record that has it." in text
+    assert "Not repeated: **val co-bps** equals **co-bps** in every record that has it." in text
     assert "**k-shot co-bps** (few-shot co-smoothing)" in text
     # a column no record could fill is left out; why is listed
     assert "psth R2 ↑" not in text and "Not shown as columns, no record has a value: **psth R2**." in text

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.leaderboard.columns import (
-    Columns, MetricNotes, MissingValue, board_columns, is_objective_metric, metric_notes, metric_scope, ordered_metrics,
+    AlikeEnsembles, Columns, alike_ensembles, MetricNotes, MissingValue, board_columns, is_objective_metric, metric_notes, metric_scope, ordered_metrics,
 )
 from harness.leaderboard.components import Component, described
 from harness.leaderboard.grouping import Board, Row, boards_from_records, fold_run_ids, row_variant
@@ -178,6 +178,30 @@ class BoardView:
     table_metrics: dict[str, list[str]] = field(default_factory=dict)
     #: (kind, name) -> the registered component (its description and distribution), from a host
     components: dict[tuple[str, str], Component] = field(default_factory=dict)
+    #: record metric -> the label shown for it (its task's ``metric_labels``; else the name)
+    labels: dict[str, str] = field(default_factory=dict)
+    #: metric -> a one-line explanation (its task's ``metric_glossary``): header tooltips, a list of terms
+    glossary: dict[str, str] = field(default_factory=dict)
+    #: ensembles of the same members with the same values of some metrics
+    alike: list[AlikeEnsembles] = field(default_factory=list)
+
+    def label(self, metric: str) -> str:
+        return self.labels.get(metric, metric)
+
+    @property
+    def alike_notes(self) -> list[str]:
+        """One line per group of ensembles that some metrics do not tell apart."""
+        lines = []
+        for alike in self.alike:
+            names = ", ".join(self.label(metric) for metric in alike.metrics)
+            ensemblers = ", ".join(row.ensembler or "?" for row in alike.rows)
+            members = " × ".join(part for part in (alike.rows[0].model_name, alike.rows[0].objective) if part)
+            lines.append(
+                f"{names}: the same value in {len(alike.rows)} ensembles of the same {members} runs ({ensemblers}). These "
+                f"ensemblers combine the members alike for what {'these metrics read' if len(alike.metrics) > 1 else 'it reads'}, "
+                "so these values do not tell them apart"
+            )
+        return lines
 
     @property
     def run_labels(self) -> dict[str, str]:
@@ -204,7 +228,8 @@ class BoardView:
     def header(self, metric: str, table: str) -> str:
         """A metric column's one-line header: "co-bps (val, 15 trials) ↑"."""
         scope = self.scopes.get(table, {}).get(metric)
-        return f"{metric} ({scope}) {self.arrows[metric]}" if scope else f"{metric} {self.arrows[metric]}"
+        label = self.label(metric)
+        return f"{label} ({scope}) {self.arrows[metric]}" if scope else f"{label} {self.arrows[metric]}"
 
     @property
     def all_rows(self) -> list[BoardRow]:
@@ -236,6 +261,7 @@ def build_view(board: Board, task: Any, components: dict[tuple[str, str], Compon
     records = board.records
     arrows = {metric: "↑" if higher_is_better(metric, records, task) else "↓" for metric in [*columns.shown, board.primary]}
     with_ensembler = any(row.ensembler for row in board.rows)
+    labels = dict(getattr(task, "metric_labels", {}))
 
     def shown(row: Row, rank: int | None, rank_text: str) -> BoardRow:
         seeds = len(row.records)
@@ -270,11 +296,16 @@ def build_view(board: Board, task: Any, components: dict[tuple[str, str], Compon
         name_headers=["Model", "Objective"] + (["Ensembler"] if with_ensembler else []),
         rows=rows,
         preliminary=[shown(row, None, "—") for row in preliminary],
-        notes=metric_notes({"ranked": [row for row, _ in ranked], "preliminary": preliminary}, columns.shown + columns.empty),
+        notes=metric_notes(
+            {"ranked": [row for row, _ in ranked], "preliminary": preliminary}, columns.shown + columns.empty, getattr(task, "display_note", None)
+        ),
         definitions=list(task.metric_definitions(columns.shown)),
         scopes=scopes,
         table_metrics=table_metrics,
         components=dict(components or {}),
+        labels={metric: labels.get(metric, metric) for metric in [*columns.shown, *columns.empty, *columns.repeats]},
+        glossary=dict(getattr(task, "metric_glossary", lambda metrics: {})(columns.shown)),
+        alike=alike_ensembles(preliminary + [row for row, _ in ranked], columns.shown),
     )
 
 

@@ -4,7 +4,7 @@ computed, how each metric was computed, and why values are missing, grouped by r
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -136,8 +136,11 @@ class MetricNotes:
         return lines
 
 
-def metric_notes(tables: Mapping[str, Sequence[Row]], metrics: Sequence[str]) -> MetricNotes:
-    """The notes of ``metrics`` over the rows of each table ("ranked", "preliminary"), in board order."""
+def metric_notes(
+    tables: Mapping[str, Sequence[Row]], metrics: Sequence[str], note_of: Callable[[str, Mapping[str, Any]], str] | None = None
+) -> MetricNotes:
+    """The notes of ``metrics`` over the rows of each table ("ranked", "preliminary"), in board order;
+    ``note_of(metric, entry)`` (a task's ``display_note``) reads a recorded note as the board shows it."""
     computed: dict[str, list[str]] = {}
     missing = []
     reported: dict[tuple[str, str], int] = {}
@@ -150,10 +153,11 @@ def metric_notes(tables: Mapping[str, Sequence[Row]], metrics: Sequence[str]) ->
                     if entry is None:  # e.g. another objective's mask: shown as "—", nothing to explain
                         continue
                     reported[(metric, table)] = reported.get((metric, table), 0) + 1
+                    note = entry["note"] if note_of is None else note_of(metric, entry)
                     if entry["value"] is None:
-                        missing.append(MissingValue(row.label, metric, record["seed"], entry["note"] or "no reason given", table))
+                        missing.append(MissingValue(row.label, metric, record["seed"], note or "no reason given", table))
                         continue
-                    description = f"on {entry['split']} ({entry['n_trials']} trials)" + (f": {entry['note']}" if entry["note"] else "")
+                    description = f"on {entry['split']} ({entry['n_trials']} trials)" + (f": {note}" if note else "")
                     if description not in seen:
                         seen.append(description)
     return MetricNotes(computed, missing, reported)
@@ -169,3 +173,40 @@ def metric_scope(rows: Sequence[Row], metric: str) -> str:
             if entry is not None and entry["value"] is not None:
                 trials.setdefault(entry["split"], set()).add(entry["n_trials"])
     return "; ".join(f"{split}, {' / '.join(str(n) for n in sorted(counts))} trials" for split, counts in sorted(trials.items()))
+
+
+@dataclass(frozen=True)
+class AlikeEnsembles:
+    """Metrics on which several ensembles of the same members have exactly the same values."""
+
+    metrics: tuple[str, ...]
+    rows: tuple[Row, ...]
+
+
+def _members(row: Row) -> frozenset:
+    return frozenset((record["seed"], tuple(sorted(record["spec"].get("members") or ()))) for record in row.records)
+
+
+def alike_ensembles(rows: Sequence[Row], metrics: Sequence[str]) -> list[AlikeEnsembles]:
+    """Ensemble rows of the same members (seed for seed) that give a metric exactly the same
+    values: the ensemblers combine the members alike for what that metric reads (say they fit
+    only some units and average the rest), so it does not tell them apart. Grouped by rows."""
+    by_members: dict[frozenset, list[Row]] = {}
+    for row in rows:
+        if row.ensembler and not row.folds and all(record["spec"].get("members") for record in row.records):
+            by_members.setdefault(_members(row), []).append(row)
+    found: dict[tuple[int, ...], list[str]] = {}
+    rows_of: dict[tuple[int, ...], tuple[Row, ...]] = {}
+    for group in by_members.values():
+        for metric in metrics:
+            by_value: dict[tuple, list[Row]] = {}
+            for row in group:
+                values = tuple(round(value, 12) for value in row.values(metric))
+                if values:
+                    by_value.setdefault(values, []).append(row)
+            alike = max(by_value.values(), key=len, default=[])
+            if len(alike) > 1:
+                key = tuple(id(row) for row in alike)
+                found.setdefault(key, []).append(metric)
+                rows_of[key] = tuple(alike)
+    return [AlikeEnsembles(tuple(metrics_), rows_of[key]) for key, metrics_ in found.items()]

@@ -73,6 +73,8 @@ def render_board(view: BoardView) -> str:
         same = [shown for shown in view.preliminary if shown.same_as is not None]
         if same:
             lines += [""] + [f"- {shown.row.label} {shown.same_as_note}." for shown in same]
+    if view.alike_notes:
+        lines += [""] + [f"- {note}." for note in view.alike_notes]
     if columns.objective:
         lines += [
             "",
@@ -88,20 +90,28 @@ def render_board(view: BoardView) -> str:
         ]
     if columns.repeats:
         lines += [""] + [
-            f"Not repeated: **{metric}** equals **{twin}** in every record that has it." for metric, twin in columns.repeats.items()
+            f"Not repeated: **{view.label(metric)}** equals **{view.label(twin)}** in every record that has it."
+            for metric, twin in columns.repeats.items()
         ]
+    components = view.described_components()
+    if components:
+        lines += ["", "## What the rows are", ""]
+        lines += [f"- **{c.name}** ({c.kind}): {c.description}" for c in components]
+    if view.glossary:
+        lines += ["", "## Terms", ""]
+        lines += [f"- **{view.label(metric)}**: {text}" for metric, text in view.glossary.items()]
     for definition in view.definitions:
         lines += ["", definition]
 
     notes = view.notes
     lines += ["", "## How each metric was computed", ""]
     for metric in columns.shown:
-        lines += [f"- **{metric}** {description}" for description in notes.computed[metric]]
+        lines += [f"- **{view.label(metric)}** {description}" for description in notes.computed[metric]]
     if notes.missing:
         lines += ["", "## Values that could not be computed", ""]
         if columns.empty:
-            lines += [f"Not shown as columns, no record has a value: {', '.join(f'**{m}**' for m in columns.empty)}.", ""]
-        lines += [f"- **{metric}**: {reason} ({whose})" for metric, reason, whose in notes.missing_by_reason()]
+            lines += [f"Not shown as columns, no record has a value: {', '.join(f'**{view.label(m)}**' for m in columns.empty)}.", ""]
+        lines += [f"- **{view.label(metric)}**: {reason} ({whose})" for metric, reason, whose in notes.missing_by_reason()]
 
     lines += ["", "## Records", ""]
     for shown in view.all_rows:

@@ -117,14 +117,19 @@ def _inline_markdown(line: str) -> str:
     return re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", _e(line))
 
 
-def _header(label: str, kind: str, higher: bool = True, scope: str = "") -> str:
-    """A sortable column header; ``scope`` (where its values were computed) goes on a line below."""
+def _header(label: str, kind: str, higher: bool = True, scope: str = "", explained: str = "") -> str:
+    """A sortable column header; ``scope`` (where its values were computed) goes on a line below,
+    ``explained`` (what the metric is) in its tooltip."""
     below = f'<br><span class="scope">{_e(scope)}</span>' if scope else ""
-    return f'<th data-type="{kind}" data-higher="{int(higher)}" title="click to sort">{_e(label)}{below}</th>'
+    tip = f"{explained}. Click to sort." if explained else "click to sort"
+    return f'<th data-type="{kind}" data-higher="{int(higher)}" title="{_e(tip)}">{_e(label)}{below}</th>'
 
 
 def _metric_headers(view: BoardView, metrics: Sequence[str], table: str) -> list[str]:
-    return [_header(f"{m} {view.arrows[m]}", "number", view.arrows[m] == "↑", view.scopes.get(table, {}).get(m, "")) for m in metrics]
+    return [
+        _header(f"{view.label(m)} {view.arrows[m]}", "number", view.arrows[m] == "↑", view.scopes.get(table, {}).get(m, ""), view.glossary.get(m, ""))
+        for m in metrics
+    ]
 
 
 def _run_link(run_id: str, text: str | None = None, prefix: str = "") -> str:
@@ -195,6 +200,8 @@ def render_board(view: BoardView) -> bytes:
         same = [shown for shown in view.preliminary if shown.same_as is not None]
         if same:
             body += ["<ul>", *(f"<li>{_e(shown.row.label)} {_e(shown.same_as_note)}.</li>" for shown in same), "</ul>"]
+    if view.alike_notes:
+        body += ['<ul id="alike">', *(f"<li>{_e(note)}.</li>" for note in view.alike_notes), "</ul>"]
     if view.has_plot:
         body += [
             f"<h2>{board.primary} against train time</h2>",
@@ -219,18 +226,27 @@ def render_board(view: BoardView) -> bytes:
             "</table>",
         ]
     for metric, twin in columns.repeats.items():
-        body.append(f'<p class="note">Not repeated: <b>{_e(metric)}</b> equals <b>{_e(twin)}</b> in every record that has it.</p>')
+        body.append(f'<p class="note">Not repeated: <b>{_e(view.label(metric))}</b> equals <b>{_e(view.label(twin))}</b> in every record that has it.</p>')
+    components = view.described_components()
+    if components:
+        body += ["<h2>What the rows are</h2>", '<ul id="components">']
+        body += [f"<li><b>{_e(c.name)}</b> ({_e(c.kind)}): {_e(c.description)}</li>" for c in components]
+        body.append("</ul>")
+    if view.glossary:
+        body += ["<h2>Terms</h2>", '<ul id="terms">']
+        body += [f"<li><b>{_e(view.label(metric))}</b>: {_e(text)}</li>" for metric, text in view.glossary.items()]
+        body.append("</ul>")
     body += [f"<p>{_inline_markdown(definition)}</p>" for definition in view.definitions]
     notes = view.notes
     body += ["<h2>How each metric was computed</h2>", "<ul>"]
     for metric in columns.shown:
-        body += [f"<li><b>{_e(metric)}</b> {_e(description)}</li>" for description in notes.computed[metric]]
+        body += [f"<li><b>{_e(view.label(metric))}</b> {_e(description)}</li>" for description in notes.computed[metric]]
     body.append("</ul>")
     if notes.missing:
         body += ["<h2>Values that could not be computed</h2>"]
         if columns.empty:
-            body.append(f"<p>Not shown as columns, no record has a value: {_e(', '.join(columns.empty))}.</p>")
-        body += ["<ul>", *(f"<li><b>{_e(m)}</b>: {_e(r)} ({_e(whose)})</li>" for m, r, whose in notes.missing_by_reason()), "</ul>"]
+            body.append(f"<p>Not shown as columns, no record has a value: {_e(', '.join(view.label(m) for m in columns.empty))}.</p>")
+        body += ["<ul>", *(f"<li><b>{_e(view.label(m))}</b>: {_e(r)} ({_e(whose)})</li>" for m, r, whose in notes.missing_by_reason()), "</ul>"]
     body += ["<h2>Runs</h2>", "<p>Every run the table counts, the older runs of a seed a newer one replaced, and the fold "
              "runs a K-fold row pools: each has a page of its own.</p>", "<ul>"]
     for shown in view.all_rows:

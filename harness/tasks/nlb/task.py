@@ -17,6 +17,7 @@ from typing import Any
 
 from harness.contracts import COSMOOTHING_TASK, DatasetTensors, Objective, Predictions, RateModel
 from harness.errors import BenchError
+from harness.tasks.nlb.glossary import METRIC_LABELS
 
 
 class CoSmoothingTask:
@@ -53,6 +54,21 @@ class CoSmoothingTask:
         if any(fewshot_metric_name(k) in metrics for k in FEWSHOT_K):
             return [f"**k-shot co-bps** (few-shot co-smoothing): {fewshot_definition()}"]
         return []
+
+    #: record metric -> the label a board shows ("val_co_bps" -> "val co-bps")
+    metric_labels = METRIC_LABELS
+
+    def metric_glossary(self, metrics: Sequence[str]) -> dict[str, str]:
+        """metric -> a one-line explanation (a board's header tooltips and list of terms)."""
+        from harness.tasks.nlb.glossary import glossary
+
+        return glossary(metrics)
+
+    def display_note(self, metric: str, entry: Mapping[str, Any]) -> str:
+        """A recorded metric's note as a board shows it (harness.tasks.nlb.glossary)."""
+        from harness.tasks.nlb.glossary import display_note
+
+        return display_note(metric, entry)
 
     def check_data(self, data: Any) -> None:
         if not isinstance(data, DatasetTensors):
@@ -140,11 +156,12 @@ class CoSmoothingTask:
         metrics = record_metrics(score(pooled_view(data, folds), pooled_predictions(train, val, eval_rates, data, folds)))
         plan = FoldPlan.for_data(data, folds)
         n_labelled = plan.n_train + plan.n_val
-        for entry in metrics.values():
+        for name, entry in metrics.items():
             if entry["split"] in ("val", "train+val"):
                 entry["split"] = f"{folds}-fold val"
                 pooled = f"pooled over all {n_labelled} labelled trials, each predicted by the fold model that validated on it"
                 entry["note"] = f"{entry['note']}; {pooled}" if entry["note"] else pooled
+                entry["note"] = self.display_note(name, entry)  # a k-shot value needs train trials the pooled view has none of
         if data.eval.heldout is None and data.eval.n_trials:  # scored elsewhere, on eval trials alone
             metrics[EVAL_SIZED] = eval_sized_co_bps(train, val, data, folds)
         return metrics, Predictions(train=train, val=val, eval=eval_rates), n_labelled
