@@ -34,7 +34,22 @@ def per_unit_co_bps(rates: np.ndarray, spikes: np.ndarray) -> np.ndarray:
     return np.array(values)
 
 
+#: Per-unit bars are drawn down to this many times the tallest bar's height below 0 (and at least
+#: :data:`BARS_FLOOR` bps): one unit at -7 bps would otherwise flatten every other bar to nothing.
+BARS_DEPTH = 1.5
+BARS_FLOOR = -0.5
+
+
 def render_report(record: Mapping[str, Any], data: DatasetTensors, predictions: Predictions) -> bytes:
+    """The report figure as PNG bytes (see :func:`report_figure`)."""
+    figure = report_figure(record, data, predictions)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def report_figure(record: Mapping[str, Any], data: DatasetTensors, predictions: Predictions) -> Any:
+    """The report as a matplotlib Figure on a bare Agg canvas."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -58,16 +73,27 @@ def render_report(record: Mapping[str, Any], data: DatasetTensors, predictions: 
     ids = trial_ids(split)
     time_ms = np.arange(spikes.shape[1]) * data.bin_size_ms
 
-    figure = Figure(figsize=(13, 11), dpi=90)
+    figure = Figure(figsize=(13, 11.5), dpi=90)
     FigureCanvasAgg(figure)
-    grid = figure.add_gridspec(len(units) + 2, len(trials), height_ratios=[1.0] * len(units) + [1.25, 1.25], hspace=0.55, wspace=0.25)
+    # room at the top for the title, the subtitle and the rasters' legend, none of it over a panel
+    grid = figure.add_gridspec(
+        len(units) + 2, len(trials), height_ratios=[1.0] * len(units) + [1.25, 1.25], hspace=0.6, wspace=0.25,
+        top=0.86, bottom=0.06, left=0.07, right=0.98,
+    )
     label = " × ".join(part for part in (record["model"], record["objective"], record["ensembler"]) if part)
     headline = record["metrics"].get("co-bps", {}).get("value")
     figure.suptitle(
         f"{record['run_id']}: {label}, seed {record['seed']} on {data.name}"
         + (f" (co-bps {headline:.4f} on {split_name})" if headline is not None else ""),
-        fontsize=12,
+        fontsize=12, y=0.985,
     )
+    figure.text(
+        0.5, 0.945,
+        f"Rasters: the {len(units)} held-out units with the most {split_name} spikes (they show the most), on the first "
+        f"{len(trials)} {split_name} trials by trial id; not chosen by how well they are predicted. Bars: every held-out unit.",
+        ha="center", va="center", fontsize=9, color="#444444",
+    )
+    raster_handles = None
     for row, unit in enumerate(units):
         for column, trial in enumerate(trials):
             axes = figure.add_subplot(grid[row, column])
@@ -84,8 +110,10 @@ def render_report(record: Mapping[str, Any], data: DatasetTensors, predictions: 
                 axes.set_ylabel(f"held-out unit {unit}\nrate (Hz)", fontsize=8)
             if row == len(units) - 1:
                 axes.set_xlabel("time in trial (ms)", fontsize=8)
-            if row == 0 and column == len(trials) - 1:
-                axes.legend(fontsize=7, loc="upper right", framealpha=0.8)
+            if raster_handles is None:
+                raster_handles = axes.get_legend_handles_labels()
+    if raster_handles is not None:  # above the rasters, where it hides no spike
+        figure.legend(*raster_handles, loc="center", bbox_to_anchor=(0.5, 0.915), ncol=2, fontsize=8, frameon=False)
 
     psth = figure.add_subplot(grid[len(units), :])
     smoothed = gaussian_smooth(spikes, PSTH_KERNEL_SD_MS / data.bin_size_ms)
@@ -113,31 +141,57 @@ def render_report(record: Mapping[str, Any], data: DatasetTensors, predictions: 
     psth.legend(fontsize=7, ncol=2)
 
     bars = figure.add_subplot(grid[len(units) + 1, : max(1, len(trials) - 1)])
-    order = np.argsort(-np.nan_to_num(unit_bps, nan=-np.inf), kind="stable")
-    bars.bar(np.arange(len(order)), np.nan_to_num(unit_bps[order]), color=["tab:green" if v >= 0 else "tab:red" for v in np.nan_to_num(unit_bps[order])])
-    bars.set_xticks(np.arange(len(order)), [str(u) for u in order], fontsize=6, rotation=90)
-    bars.axhline(0, color="black", lw=0.6)
-    bars.set_title(f"co-bps of each held-out unit on {split_name} ({len(ids)} trials), best first", fontsize=9)
-    bars.set_xlabel("held-out unit", fontsize=8)
-    bars.set_ylabel("bits per spike", fontsize=8)
+    _unit_bars(bars, unit_bps, split_name, len(ids))
 
     curve = figure.add_subplot(grid[len(units) + 1, -1]) if len(trials) > 1 else None
     if curve is not None:
-        history = [point for point in record.get("history", []) if point.get("val_co_bps") is not None]
-        if history:
-            epochs = [point["epoch"] for point in history]
-            curve.plot(epochs, [point["val_co_bps"] for point in history], lw=1, color="tab:blue", label="val co-bps")
-            best = [point.get("best_val_co_bps") for point in history]
-            if all(value is not None for value in best):
-                curve.plot(epochs, best, lw=1, color="tab:orange", label="best so far")
-            low = float(np.percentile([point["val_co_bps"] for point in history], 5))
-            curve.set_ylim(bottom=min(low, 0.0))
-            curve.legend(fontsize=7)
-            curve.set_xlabel("epoch", fontsize=8)
-            curve.set_title("validation co-bps over training", fontsize=9)
-        else:
-            curve.axis("off")
-            curve.text(0.5, 0.5, "No training history\n(a closed-form fit or an ensemble)", ha="center", va="center", fontsize=9)
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", metadata={"Software": None})
-    return buffer.getvalue()
+        _validation_curve(curve, record)
+    return figure
+
+
+def _unit_bars(bars: Any, unit_bps: np.ndarray, split_name: str, n_trials: int) -> None:
+    """Each held-out unit's co-bps, best first; an axis clipped below where one unit would flatten
+    the rest, each clipped bar marked with its value."""
+    order = np.argsort(-np.nan_to_num(unit_bps, nan=-np.inf), kind="stable")
+    values = np.nan_to_num(unit_bps[order])
+    positions = np.arange(len(order))
+    bars.bar(positions, values, color=["tab:green" if v >= 0 else "tab:red" for v in values])
+    bars.set_xticks(positions, [str(u) for u in order], fontsize=6, rotation=90)
+    bars.axhline(0, color="black", lw=0.6)
+    top = max(float(values.max(initial=0.0)), 0.05)
+    floor = min(BARS_FLOOR, -BARS_DEPTH * top)
+    low = float(values.min(initial=0.0))
+    clipped = np.flatnonzero(values < floor)
+    bottom = floor if clipped.size else min(low * 1.1, -0.05 * top)
+    bars.set_ylim(bottom, top * 1.15)
+    for position in clipped:  # the bar runs off the axis: say how far
+        bars.annotate(
+            f"{values[position]:.1f} ▼", (position, bottom), xytext=(0, 3), textcoords="offset points",
+            ha="center", va="bottom", fontsize=7, color="tab:red", rotation=90,
+        )
+    clipped_text = f"; axis cut at {bottom:.2f}, {clipped.size} unit{'s' if clipped.size != 1 else ''} below (value marked)" if clipped.size else ""
+    bars.set_title(f"co-bps of each held-out unit on {split_name} ({n_trials} trials), best first{clipped_text}", fontsize=9)
+    bars.set_xlabel("held-out unit", fontsize=8)
+    bars.set_ylabel("bits per spike", fontsize=8)
+
+
+def _validation_curve(curve: Any, record: Mapping[str, Any]) -> None:
+    """Val co-bps over training, its whole range shown (negative early epochs included)."""
+    history = [point for point in record.get("history", []) if point.get("val_co_bps") is not None]
+    if not history:
+        curve.axis("off")
+        curve.text(0.5, 0.5, "No training history\n(a closed-form fit or an ensemble)", ha="center", va="center", fontsize=9)
+        return
+    epochs = [point["epoch"] for point in history]
+    values = [point["val_co_bps"] for point in history]
+    curve.plot(epochs, values, lw=1, color="tab:blue", label="val co-bps")
+    best = [point.get("best_val_co_bps") for point in history]
+    if all(value is not None for value in best):
+        curve.plot(epochs, best, lw=1, color="tab:orange", label="best so far")
+    low, high = min(min(values), 0.0), max(max(values), 0.0)
+    margin = 0.05 * (high - low or 1.0)
+    curve.set_ylim(low - margin, high + margin)
+    curve.axhline(0, color="black", lw=0.5)
+    curve.legend(fontsize=7, loc="lower right")
+    curve.set_xlabel("epoch", fontsize=8)
+    curve.set_title("validation co-bps over training", fontsize=9)
