@@ -13,6 +13,7 @@ The core is grouped by concern, generic code above the task packages it asks thr
     tasks/        nlb/ (co-smoothing) and encoding/ (video -> responses): all that is one task's
     testing/      the conformance kit plugins reuse
     contracts.py  the stage contracts; specs.py run specs; errors.py
+    notebook.py   run, results, board and compare for notebooks (``from harness import notebook``)
 """
 
 from __future__ import annotations

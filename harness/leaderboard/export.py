@@ -48,18 +48,29 @@ def _joined(items: tuple) -> Any:
     return items[0] if len(items) == 1 else " / ".join(map(str, items)) or None
 
 
-def render_csv(view: BoardView) -> str:
-    metrics = view.columns.shown
-    header = [*ROW_COLUMNS, *(name for metric in metrics for name in (metric, *(f"{metric} {s}" for s in METRIC_SUFFIXES)))]
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(header)
+def csv_header(view: BoardView) -> list[str]:
+    """The CSV's columns: the row facts, then each metric's mean and its sd, split, n_trials, n_values."""
+    return [*ROW_COLUMNS, *(name for metric in view.columns.shown for name in (metric, *(f"{metric} {s}" for s in METRIC_SUFFIXES)))]
+
+
+def csv_rows(view: BoardView) -> list[list[Any]]:
+    """The CSV's lines as values (None where empty): what ``harness.notebook.board`` puts in a DataFrame."""
+    lines = []
     for table, shown in _tables(view):
         facts = _facts(table, shown)
         cells = [facts[column] for column in ROW_COLUMNS]
-        for metric in metrics:
+        for metric in view.columns.shown:
             cell = shown.cells[metric]
             cells += [cell.mean, cell.spread, _joined(cell.splits), _joined(cell.trials), len(cell.values)]
+        lines.append(cells)
+    return lines
+
+
+def render_csv(view: BoardView) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(csv_header(view))
+    for cells in csv_rows(view):
         writer.writerow(["" if value is None else repr(value) if isinstance(value, float) else value for value in cells])
     return buffer.getvalue()
 
