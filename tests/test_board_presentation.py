@@ -181,3 +181,17 @@ def test_ensembles_that_share_a_value_say_so(noted_view):
     text = markdown.render_board(noted_view)
     assert "- fp-bps: the same value in 2 ensembles of the same ndt+rnnf × mtm runs (stacking, mean). These ensemblers combine" in text
     assert "members' mean" in text  # the task's term says why: fp-bps reads held-in and forward rates
+
+
+def test_run_pages_use_the_labels_and_notes_the_board_does(tmp_path):
+    from harness.leaderboard import site
+
+    kfold = _record("cv5", "ndt", 0.2, 60.0, spec={"model": "ndt", "objective": "mtm", "folds": 5})
+    kfold["metrics"] = _metrics(**{
+        "co-bps": (0.2, "5-fold val", 75, ""), "val_co_bps": (0.2, "5-fold val", 75, ""),
+        "16-shot co-bps": (None, "5-fold val", 75, "needs more than 16 train trials to draw from, the train split has 0"),
+    })
+    kfold["folds"] = {"k": 5, "seed": 0, "members": [], "per_fold": {}, "spread": {}}
+    (view,) = views_from_records([kfold])
+    page = site.render_run(kfold, view, None).decode()
+    assert "<td>val co-bps ↑</td>" in page and "the train split has 0" not in page and "not computed for a K-fold row" in page

@@ -304,15 +304,17 @@ def render_run(record: Mapping[str, Any], view: BoardView, figure: str | None) -
         + "</tr></thead>",
         "<tbody>",
     ]
+    display_note = getattr(view.task, "display_note", None)
     for name in ordered_metrics(record["metrics"], view.task.metric_order):
         entry = record["metrics"][name]
         value = "" if entry["value"] is None else f"{entry['value']:.6g}"
         shown = "n/a" if entry["value"] is None else f"{entry['value']:.4f}"
         arrow = "↑" if entry["higher_is_better"] else "↓"
         trials = ", ".join(str(t) for t in entry["trials"])
+        note = entry["note"] if display_note is None else display_note(name, entry)
         body.append(
-            f"<tr><td>{_e(name)} {arrow}</td><td class=\"num\" data-value=\"{value}\">{shown}</td><td>{_e(entry['split'])}</td>"
-            f'<td class="num" data-value="{entry["n_trials"]}" title="{_e(trials)}">{entry["n_trials"]}</td><td>{_e(entry["note"])}</td></tr>'
+            f"<tr><td>{_e(view.label(name))} {arrow}</td><td class=\"num\" data-value=\"{value}\">{shown}</td><td>{_e(entry['split'])}</td>"
+            f'<td class="num" data-value="{entry["n_trials"]}" title="{_e(trials)}">{entry["n_trials"]}</td><td>{_e(note)}</td></tr>'
         )
     body += ["</tbody>", "</table>"]
     on_board = {other["run_id"] for other in board.all_records}
