@@ -139,17 +139,24 @@ WIDTH_PAGE = """<!DOCTYPE html>
 <html><head><meta charset="utf-8"></head><body style="margin:0">
 <pre id="result">pending</pre>
 <script>
+// each page at 1280 px: its main tables' widths against the room they have, and whether the page scrolls sideways
+var pages = [["site/wide.html", ["leaderboard", "preliminary"]], ["site/index.html", ["datasets"]], ["site/runs/wide-3.html", ["metrics"]]];
+var found = {}, step = 0;
 var frame = document.createElement("iframe");
 frame.width = 1280; frame.height = 900; frame.style.border = "0";
 frame.addEventListener("load", function () {
-  var doc = frame.contentDocument, found = {};
-  ["leaderboard", "preliminary"].forEach(function (id) {
+  var doc = frame.contentDocument, page = pages[step], widths = {};
+  page[1].forEach(function (id) {
     var table = doc.getElementById(id);
-    if (table) { found[id] = [Math.ceil(table.getBoundingClientRect().width), Math.floor(table.parentNode.clientWidth)]; }
+    widths[id] = table ? [Math.ceil(table.getBoundingClientRect().width), Math.floor(table.parentNode.clientWidth)] : null;
   });
-  document.getElementById("result").textContent = JSON.stringify(found);
+  widths.page = [doc.documentElement.scrollWidth, doc.documentElement.clientWidth];
+  found[page[0]] = widths;
+  step += 1;
+  if (step < pages.length) { frame.src = pages[step][0]; }
+  else { document.getElementById("result").textContent = JSON.stringify(found); }
 });
-frame.src = "site/wide.html";
+frame.src = pages[0][0];
 document.body.appendChild(frame);
 </script>
 </body></html>
@@ -192,11 +199,16 @@ def wide_served(tmp_path):
     server.server_close()
 
 
-def test_a_wide_board_fits_1280_pixels(wide_served, tmp_path):
+def test_a_wide_board_the_index_and_a_run_page_fit_1280_pixels(wide_served, tmp_path):
     done = _chromium(tmp_path, "--window-size=1280,900", "--virtual-time-budget=10000", "--dump-dom", f"{wide_served}/check.html")
     found = re.search(r'<pre id="result">(.*?)</pre>', done.stdout, re.S)
     assert found and found.group(1) != "pending", f"chromium gave no result page: {done.stderr[-2000:]}"
-    widths = json.loads(found.group(1))
-    assert set(widths) == {"leaderboard", "preliminary"}
-    for table, (width, room) in widths.items():
-        assert width <= room, f"#{table} is {width} px wide in {room} px: it scrolls sideways"
+    pages = json.loads(found.group(1))
+    assert set(pages) == {"site/wide.html", "site/index.html", "site/runs/wide-3.html"}
+    for page, widths in pages.items():
+        scroll, room = widths.pop("page")
+        assert scroll <= room, f"{page} is {scroll} px wide in {room} px: it scrolls sideways"
+        for table, measured in widths.items():
+            assert measured is not None, f"{page} has no #{table}"
+            width, room = measured
+            assert width <= room, f"#{table} of {page} is {width} px wide in {room} px: it scrolls sideways"
