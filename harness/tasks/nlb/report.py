@@ -166,8 +166,9 @@ def _unit_bars(bars: Any, unit_bps: np.ndarray, split_name: str, n_trials: int) 
     bars.set_ylim(bottom, top * 1.15)
     for position in clipped:  # the bar runs off the axis: say how far
         bars.annotate(
-            f"{values[position]:.1f} ▼", (position, bottom), xytext=(0, 3), textcoords="offset points",
-            ha="center", va="bottom", fontsize=7, color="tab:red", rotation=90,
+            f"{values[position]:.1f} (cut)", (position, bottom), xytext=(0, 3), textcoords="offset points",
+            ha="center", va="bottom", fontsize=7, color="black", rotation=90,
+            bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.85},
         )
     clipped_text = f"; axis cut at {bottom:.2f}, {clipped.size} unit{'s' if clipped.size != 1 else ''} below (value marked)" if clipped.size else ""
     bars.set_title(f"co-bps of each held-out unit on {split_name} ({n_trials} trials), best first{clipped_text}", fontsize=9)
