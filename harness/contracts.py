@@ -595,6 +595,11 @@ class Task(Protocol):
     the record metric scored on the val split that every run of the task reports (the leaderboard's
     Validation column counts its trials); ``predictions_file`` the file name of a run's saved
     predictions; ``submission_suffix`` that of ``bench submit``'s default output; ``model_contract`` and ``objective_contract`` the protocols its components honour.
+
+    A board also asks, where a task has them (optional, so older tasks keep working):
+    ``metric_labels`` (record metric -> the label shown), ``metric_glossary(metrics)`` (metric ->
+    a one-line explanation: header tooltips and the board's terms) and ``display_note(metric,
+    entry)`` (a recorded metric's note as the board shows it).
     """
 
     name: str
