@@ -242,6 +242,17 @@ def test_an_encoding_run_end_to_end_through_bench_run(bench_home, capsys):
     assert main(["data", "info", TINY_ENCODING_DATASET], host=kit_host(TinyEncodingPlugin())) == 0
     assert "2 mice, 24 train / 8 val / 8 eval trials, 10 neurons" in capsys.readouterr().out
 
+    # commands the task has nothing for refuse in one line; the others work as for NLB
+    for command, message in (
+        (["report", record["run_id"]], "bench report: task video_encoding draws no report figure"),
+        (["score", "sub.npz", "target.npz", "--task", "video_encoding"], "bench score: task video_encoding scores no submission files"),
+    ):
+        assert main(command, host=kit_host(TinyEncodingPlugin())) != 0
+        err = capsys.readouterr().err
+        assert message in err and len([line for line in err.splitlines() if line.strip()]) == 1, err
+    assert main(["rescore", record["run_id"]], host=kit_host(TinyEncodingPlugin())) == 0
+    assert "nothing to add" in capsys.readouterr().out
+
 
 def test_encoding_folds_ensemble_and_leaderboard_by_the_nlb_commands(bench_home, tmp_path, capsys):
     """`bench run --folds`, `bench ensemble` of the fold runs, `bench submit` and `bench

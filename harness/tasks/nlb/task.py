@@ -25,6 +25,7 @@ class CoSmoothingTask:
     name = COSMOOTHING_TASK
     primary_metric = "co-bps"
     validation_metric = "val_co_bps"
+    validation_label = "val co-bps"
     predictions_file = "predictions.h5"
     submission_suffix = ".h5"
     model_contract = RateModel
@@ -98,6 +99,28 @@ class CoSmoothingTask:
         from harness.tasks.nlb.metrics import score
 
         return score(data, predictions)
+
+    def validation_score(self, data: DatasetTensors, predictions: Predictions) -> float | None:
+        """nlb_tools bits per spike of the val held-out units (the record's ``val_co_bps``)."""
+        import math
+
+        from harness.tasks.nlb.bits import nlb_bits_per_spike
+
+        if data.val.heldout is None or not data.val.n_trials:
+            return None
+        value = nlb_bits_per_spike(predictions.val.heldout, data.val.heldout)
+        return value if math.isfinite(value) else None
+
+    def render_report(self, record, data: DatasetTensors, predictions: Predictions) -> bytes:
+        from harness.tasks.nlb.report import render_report
+
+        return render_report(record, data, predictions)
+
+    def score_submission(self, submission, target) -> dict[str, dict[str, float]]:
+        """nlb_tools' ``evaluate`` of an NLB/EvalAI submission h5 against an eval-target h5."""
+        from harness.tasks.nlb.submission import score_submission
+
+        return score_submission(submission, target)
 
     def save_predictions(self, predictions: Predictions, path) -> Path:
         from harness.tasks.nlb.submission import save_predictions
