@@ -175,3 +175,33 @@ def select_members(
         and (model is None or record["model"] == model)
         and (objective is None or record["objective"] == objective)
     ]
+
+
+def rescored_metrics(host: Host, record: Mapping[str, Any], data: Any) -> dict[str, MetricValue]:
+    """An ensemble record's metrics scored again as :func:`ensemble_runs` scored them: its saved
+    (final-fit) predictions, with val figures cross-fitted again over its members' predictions
+    where its task cross-fits. Scoring the saved predictions alone would put in-sample val figures
+    (the ensembler fitted on those very val trials) where the record's are cross-fitted."""
+    from harness.store.records import find_record
+
+    spec = record["spec"]
+    members = []
+    for run_id in spec["members"]:
+        try:
+            members.append(find_record(run_id))
+        except BenchError:
+            raise BenchError(
+                f"ensemble {record['run_id']}: its member {run_id} is not in the results store, and its val "
+                "figures are cross-fitted over its members' predictions"
+            ) from None
+    check_members(members)
+    task = host.task_of(data)
+    settings = dict(spec.get("ensembler_config", {}))
+    cross_fit = spec.get("cross_fit") or {}
+    candidates = [task.load_predictions(predictions_path(member)) for member in members]
+    combined = task.load_predictions(predictions_path(record))
+    metrics, _, _ = task.ensemble_metrics(
+        host, record["ensembler"], settings, candidates, combined, data,
+        int(cross_fit.get("folds", CROSS_FIT_FOLDS)), int(cross_fit.get("seed", CROSS_FIT_SEED)),
+    )
+    return without_trained_on(metrics, members)
