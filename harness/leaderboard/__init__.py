@@ -10,6 +10,9 @@ from typing import Any
 def __getattr__(name: str) -> Any:
     if name.startswith("__"):
         raise AttributeError(name)
-    from harness.leaderboard import board
+    import importlib
 
+    # not ``from harness.leaderboard import board``: that form asks this very __getattr__ for
+    # ``board`` first, which recursed until Python gave up
+    board = importlib.import_module("harness.leaderboard.board")
     return getattr(board, name)
