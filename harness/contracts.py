@@ -629,7 +629,8 @@ class Task(Protocol):
         ...
 
     def dataset_record(self, data: Any) -> dict[str, Any]:
-        """The record's ``dataset`` entry (name, checksum, bin_size_ms, source), less its config."""
+        """The record's ``dataset`` entry (name, checksum, source, and ``bin_size_ms`` where the
+        data is binned), less its config."""
         ...
 
     def model_shape(self, data: Any, model_config: Mapping[str, Any], objective: Any) -> Any:

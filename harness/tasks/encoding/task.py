@@ -64,8 +64,8 @@ class EncodingTask:
         )
 
     def dataset_record(self, data: EncodingData) -> dict[str, Any]:
-        # frames play the part of bins: their length in ms, rounded
-        return {"name": data.name, "checksum": data.checksum, "bin_size_ms": int(round(1000 / data.frame_rate_hz)), "source": data.source}
+        # no bin size: frames are not bins (the frame rate is part of the dataset's config and checksum)
+        return {"name": data.name, "checksum": data.checksum, "source": data.source}
 
     def model_shape(self, data: EncodingData, model_config: Mapping[str, Any], objective: Any):
         from harness.tasks.encoding.train import check_window, predict_stride_of, window_of
