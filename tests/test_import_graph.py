@@ -41,6 +41,17 @@ def _within(name: str, prefix: str) -> bool:
     return name == prefix or name.startswith(prefix + ".")
 
 
+@pytest.mark.parametrize("path", modules(*GENERIC), ids=lambda p: str(p.relative_to(HARNESS)))
+def test_generic_modules_import_no_task_package(path):
+    assert not [name for name in imports(path) if _within(name, "harness.tasks")]
+
+
+@pytest.mark.parametrize("path", modules("tasks"), ids=lambda p: str(p.relative_to(HARNESS)))
+def test_task_packages_import_nothing_above_them(path):
+    above = [name for name in imports(path) if any(_within(name, prefix) for prefix in CORE_ABOVE_TASKS)]
+    assert not above
+
+
 @pytest.mark.parametrize("task", ["nlb", "encoding"])
 def test_a_task_package_imports_no_other_task(task):
     others = {"nlb", "encoding"} - {task}

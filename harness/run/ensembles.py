@@ -7,7 +7,7 @@ through the task and writes a record whose ``ensembler`` names how they were com
 
 Honest val scores: an ensembler may weigh or select candidates on the val trials' targets, so
 scoring it on those same trials flatters it. The task's ``ensemble_metrics`` therefore scores it:
-NLB co-smoothing cross-fits over ``folds`` seeded folds of val trials (harness.tasks.nlb.ensembles);
+NLB co-smoothing cross-fits over ``folds`` seeded folds of val trials;
 a task whose ensemblers fit nothing on val scores it as any run. The predictions saved for export
 (train, val, eval) come from one fit on all val trials.
 """

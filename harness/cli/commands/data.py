@@ -111,9 +111,7 @@ def info_command(
         console.print(f"note: {note}")
     oracle = true_rate_predictions(data)
     if oracle is not None:
-        from harness.tasks.nlb.metrics import score
-
-        for metric, value in score(data, oracle).items():
+        for metric, value in host.task_of(data).score(data, oracle).items():
             if value.value is not None:
                 label = metric if metric.startswith("oracle") else f"oracle {metric}"
                 console.print(f"{label}: {value.value:.4f} ({value.split}, {value.n_trials} trials)")

@@ -1,7 +1,7 @@
 """NLB's cross-validated score: K fold runs' out-of-fold rates pooled and scored once.
 
-The generic part (running the folds, the fold ensemble, the record) is harness.run.crossval; what
-it asks the task (:meth:`CoSmoothingTask.pool_folds`) is here: every labelled trial scored with
+The generic part (running the folds, the fold ensemble, the record) is the core's; what it asks
+the task (:meth:`CoSmoothingTask.pool_folds`) is here: every labelled trial scored with
 nlb_tools by the fold model that validated on it, and, where the dataset withholds its eval
 targets, the same co-bps with null rates fitted on eval-sized groups of trials.
 """

@@ -5,7 +5,7 @@ those same trials flatters it. The val trials are cut into K seeded folds, the e
 (``combine``) on K-1 of them and predicts the held-out fold, handed to it as the eval split with
 its targets removed; the K held-out predictions, pooled, are the val rates its val metrics are
 computed from. The in-sample figure (fitted and scored on all val trials) is recorded beside them
-as ``val_co_bps (in-sample)``. The generic part (members, the record) is harness.run.ensembles.
+as ``val_co_bps (in-sample)``. The generic part (members, the record) is the core's, which calls :meth:`CoSmoothingTask.ensemble_metrics`.
 """
 
 from __future__ import annotations
