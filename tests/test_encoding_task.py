@@ -226,7 +226,7 @@ def test_an_encoding_run_end_to_end_through_bench_run(bench_home, capsys):
     (record,) = [json.loads(p.read_text()) for p in (bench_home / "results").glob("*.json")]
     assert record["objective"] == "kit-poisson"  # the model's default objective
     assert record["task"] == {"name": "video_encoding", "primary_metric": "single-trial correlation", "validation_metric": "val_correlation"}
-    assert record["dataset"]["bin_size_ms"] == 33
+    assert "bin_size_ms" not in record["dataset"]  # frames are not bins: the task records none
     metrics = record["metrics"]
     for name in ("single-trial correlation", "oracle single-trial correlation", "% of oracle", "poisson loss", "correlation to average", "val_correlation"):
         assert metrics[name]["value"] is not None, name
@@ -241,6 +241,17 @@ def test_an_encoding_run_end_to_end_through_bench_run(bench_home, capsys):
     assert record["paths"]["predictions"].endswith("predictions.npz") and set(predictions.responses) == {"mouse0", "mouse1"}
     assert main(["data", "info", TINY_ENCODING_DATASET], host=kit_host(TinyEncodingPlugin())) == 0
     assert "2 mice, 24 train / 8 val / 8 eval trials, 10 neurons" in capsys.readouterr().out
+
+    # commands the task has nothing for refuse in one line; the others work as for NLB
+    for command, message in (
+        (["report", record["run_id"]], "bench report: task video_encoding draws no report figure"),
+        (["score", "sub.npz", "target.npz", "--task", "video_encoding"], "bench score: task video_encoding scores no submission files"),
+    ):
+        assert main(command, host=kit_host(TinyEncodingPlugin())) != 0
+        err = capsys.readouterr().err
+        assert message in err and len([line for line in err.splitlines() if line.strip()]) == 1, err
+    assert main(["rescore", record["run_id"]], host=kit_host(TinyEncodingPlugin())) == 0
+    assert "nothing to add" in capsys.readouterr().out
 
 
 def test_encoding_folds_ensemble_and_leaderboard_by_the_nlb_commands(bench_home, tmp_path, capsys):

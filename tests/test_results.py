@@ -39,6 +39,15 @@ def test_store_defaults_to_bench_home(tmp_path, monkeypatch):
     assert results.find_record("latest")["run_id"] == "run-a"
 
 
+def test_a_record_without_a_bin_size_is_valid_and_one_with_it_still_is(tmp_path):
+    """Only binned data has a bin size (video encoding's frames are not bins); NLB records keep theirs."""
+    unbinned = make_record("unbinned")
+    del unbinned["dataset"]["bin_size_ms"]
+    results.write_record(unbinned, store=tmp_path)
+    results.write_record(make_record("binned"), store=tmp_path)
+    assert {r["run_id"]: r["dataset"].get("bin_size_ms") for r in results.read_records(tmp_path)} == {"unbinned": None, "binned": 5}
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [

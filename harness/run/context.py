@@ -125,6 +125,9 @@ class RunContext:
     device: str
     #: The run's dataset as its task reads it (DatasetTensors, EncodingData), set once loaded.
     data: Any = None
+    #: The run's TrainingPlan once built (None for closed-form baselines): ``plan.selection_metric``
+    #: names the figure it selects checkpoints by, logged each epoch with its ``best_`` twin.
+    plan: Any = None
     #: Set by hooks or the trainer: free-form facts a plugin wants to keep with the run.
     extras: dict[str, Any] = field(default_factory=dict)
     #: What the run id hashes and the id the spec had before (None for a context built by hand).

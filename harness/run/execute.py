@@ -115,6 +115,7 @@ def execute(
                 on_epoch(epoch, metrics)
 
         plan = task.training_plan(data, shape, objective, spec.train, device, spec.seed)
+        run.plan = plan
         outcome = train(run, model, plan, spec.train, generator, epoch_done)
         if outcome.resumed_from_epoch is not None:
             say(f"resumed from epoch {outcome.resumed_from_epoch}")
@@ -150,7 +151,7 @@ def execute(
         epochs=outcome.epochs,
         stopped_because=outcome.stopped_because,
         history=[
-            {key: round(float(point[key]), 5) if math.isfinite(float(point[key])) else None for key in history_keys(point)}
+            {key: round(float(point[key]), 5) if math.isfinite(float(point[key])) else None for key in history_keys(point, run.plan.selection_metric)}
             for point in outcome.history
         ],
         metrics=metrics,
@@ -170,18 +171,20 @@ def execute(
     return record, outcome
 
 
-#: What every history row keeps (``val_co_bps`` stands for the task's selection metric, e.g.
-#: ``val_correlation``, with its running best); a row also keeps the model's auxiliary loss terms
-#: (``aux_*``) and the sample-validation bps (``sv_bps``) when the run has them.
-HISTORY_KEYS = ("epoch", "train_loss", "val_co_bps", "best_val_co_bps", "val_loss", "elapsed")
+#: What every history row keeps; ``SELECTION`` stands for the plan's selection metric (NLB's
+#: ``val_co_bps``, the encoding task's ``val_correlation``), ``BEST`` for its running best
+#: (``best_<metric>``). A row also keeps the model's auxiliary loss terms (``aux_*``) and the
+#: sample-validation bps (``sv_bps``) when the run has them.
+SELECTION, BEST = "<selection>", "<best>"
+HISTORY_KEYS = ("epoch", "train_loss", SELECTION, BEST, "val_loss", "elapsed")
 
 
-def history_keys(point: dict[str, float]) -> list[str]:
+def history_keys(point: dict[str, float], selection: str) -> list[str]:
     """The keys of one epoch kept in the record: the fixed ones it has (val_loss is absent from
-    epochs trained before it was recorded, and from tasks without one), then the model's own
-    terms and sample validation. The selection metric is the key whose ``best_`` twin is there."""
-    selection = next((key for key in point if f"best_{key}" in point), "val_co_bps")
-    fixed = [{"val_co_bps": selection, "best_val_co_bps": f"best_{selection}"}.get(key, key) for key in HISTORY_KEYS]
+    epochs trained before it was recorded, and from tasks without one), with ``selection`` (the
+    plan's ``selection_metric``) and its ``best_`` twin, then the model's own terms and sample
+    validation."""
+    fixed = [{SELECTION: selection, BEST: f"best_{selection}"}.get(key, key) for key in HISTORY_KEYS]
     return [*(key for key in fixed if key in point), *(key for key in point if key.startswith("aux_") or key == "sv_bps")]
 
 

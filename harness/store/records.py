@@ -42,7 +42,7 @@ _SCHEMA: dict[str, Any] = {
     "schema_version": int,
     "run_id": str,
     "created": str,
-    "dataset": {"name": str, "checksum": str, "bin_size_ms": int, "source": str, "config": dict},
+    "dataset": {"name": str, "checksum": str, "source": str, "config": dict},
     "model": str,
     "objective": (str, None),
     "ensembler": (str, None),
@@ -75,6 +75,10 @@ _OPTIONAL: dict[str, Any] = {
     "legacy_run_id": str,
 }
 _OPTIONAL_HYPERPARAMETERS: dict[str, Any] = {"chosen": dict}
+#: A binned dataset's bin size (NLB co-smoothing); a task whose data has no bins (video encoding)
+#: leaves it out. Records of either kind, old and new, load.
+_OPTIONAL_DATASET: dict[str, Any] = {"bin_size_ms": int}
+_OPTIONAL_NESTED: dict[str, Mapping[str, Any]] = {"hyperparameters": _OPTIONAL_HYPERPARAMETERS, "dataset": _OPTIONAL_DATASET}
 _METRIC_SCHEMA: dict[str, Any] = {
     "value": (float, int, None),
     "split": str,
@@ -118,7 +122,7 @@ def _check(mapping: Any, schema: Mapping[str, Any], where: str, problems: list[s
             if key in schema:
                 problems.append(f"'{prefix}{key}': missing")
         elif isinstance(expected, dict):
-            _check(mapping[key], expected, prefix + key, problems, _OPTIONAL_HYPERPARAMETERS if key == "hyperparameters" else None)
+            _check(mapping[key], expected, prefix + key, problems, _OPTIONAL_NESTED.get(prefix + key))
         elif not _matches(mapping[key], expected):
             problems.append(f"'{prefix}{key}': expected {_type_name(expected)}, found {type(mapping[key]).__name__}")
 
@@ -222,7 +226,7 @@ def record_task(record: Mapping[str, Any]) -> dict[str, str]:
 
 
 def record_metrics(metrics: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    """``{name: MetricValue}`` from :func:`harness.tasks.nlb.metrics.score` as the record's ``metrics``."""
+    """``{name: MetricValue}`` from a task's ``score`` as the record's ``metrics``."""
     return {name: value.to_dict() for name, value in metrics.items()}
 
 

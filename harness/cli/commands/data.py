@@ -165,10 +165,8 @@ def info_command(
         console.print(f"note: {note}")
     oracle = true_rate_predictions(data)
     if oracle is not None:
-        from harness.tasks.nlb.metrics import score
-
         printed = set()
-        for metric, value in score(data, oracle).items():
+        for metric, value in host.task_of(data).score(data, oracle).items():
             label = metric if metric.startswith("oracle") else f"oracle {metric}"
             if value.value is not None and label not in printed:  # "oracle co-bps" is scored under both names
                 printed.add(label)

@@ -17,6 +17,7 @@ from rich.table import Table
 from harness import hookimpl
 from harness.cli.registry import CommandRegistry
 from harness.cli.state import cli_state
+from harness.contracts import COSMOOTHING_TASK
 
 console = Console(highlight=False, width=160)
 
@@ -146,7 +147,7 @@ def leaderboard_command(
 def submit_command(
     ctx: typer.Context,
     run_id: Annotated[str, typer.Argument(help="A run id (or a unique prefix), or 'latest'.")] = "latest",
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Submission file (default: <run id>-submission.h5).")] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Submission file or folder (default: <run id>-submission, with the task's suffix: .h5 for NLB).")] = None,
     store: StoreOption = None,
 ) -> None:
     """Write a run's predictions in its task's submission layout: an NLB/EvalAI h5 file for NLB
@@ -167,20 +168,24 @@ def submit_command(
 
 
 def score_command(
-    submission: Annotated[Path, typer.Argument(help="A submission h5 (bench submit writes one).")],
-    target: Annotated[Path, typer.Argument(help="An NLB eval-target h5 (at least eval_spikes_heldout).")],
+    ctx: typer.Context,
+    submission: Annotated[Path, typer.Argument(help="A submission file (bench submit writes one).")],
+    target: Annotated[Path, typer.Argument(help="A target file of the task (NLB: an eval-target h5 with at least eval_spikes_heldout).")],
+    task_name: Annotated[str, typer.Option("--task", help="The task whose submission layout the file has.")] = COSMOOTHING_TASK,
 ) -> None:
-    """Score a submission file against a target file with nlb_tools."""
-    from harness.tasks.nlb.metrics import HIGHER_IS_BETTER
-    from harness.tasks.nlb.submission import score_submission
+    """Score a submission file against a target file, as its task does (NLB: with nlb_tools)."""
+    from harness.errors import BenchError
 
-    scores = score_submission(submission, target)
+    task = cli_state(ctx).host.task(task_name)
+    scores = task.score_submission(submission, target)
+    if scores is None:
+        raise BenchError(f"bench score: task {task.name} scores no submission files")
     table = Table(title=f"{submission.name} against {target.name}")
     for column in ("dataset", "metric", "value"):
         table.add_column(column, justify="right" if column == "value" else "left")
     for group, metrics in scores.items():
         for metric, value in metrics.items():
-            arrow = "↑" if HIGHER_IS_BETTER.get(metric, True) else "↓"
+            arrow = "↑" if task.higher_is_better(metric) else "↓"
             table.add_row(group, f"{metric} {arrow}", f"{value:.4f}")
     console.print(table)
 
