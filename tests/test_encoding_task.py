@@ -288,8 +288,8 @@ def test_encoding_folds_ensemble_and_leaderboard_by_the_nlb_commands(bench_home,
     assert main(["leaderboard", "--store", str(bench_home / "results"), "--output", str(tmp_path / "boards")], host=host) == 0
     board = (tmp_path / "boards" / f"{TINY_ENCODING_DATASET}.md").read_text()
     header = next(line for line in board.splitlines() if line.startswith("| Rank"))
-    assert header.split(" | ")[4] == "single-trial correlation ↑"  # after rank, model, objective, ensembler
-    assert "rank by single-trial correlation (↑)" in board and "poisson loss ↓" in header
+    assert header.split(" | ")[4] == "single-trial correlation (eval, 8 trials) ↑"  # after rank, model, objective, ensembler
+    assert "rank by single-trial correlation (↑)" in board and "poisson loss (eval, 8 trials) ↓" in header
     assert "Best by single-trial correlation" in (tmp_path / "boards" / "index.md").read_text()
     assert "single-trial correlation ↑" in (tmp_path / "boards" / "site" / f"{TINY_ENCODING_DATASET}.html").read_text()
 
