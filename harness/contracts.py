@@ -552,6 +552,24 @@ class EncodingPredictions:
         return cls(responses)
 
 
+# -- Runs: what lifecycle hooks are handed ----------------------------------------------------
+
+
+class RunInfo(Protocol):
+    """A run as ``bench_run_started``, ``bench_epoch_finished`` and ``bench_run_finished`` see it
+    (the core hands them its ``harness.run.context.RunContext``): the spec as it runs, the run id
+    and folder, the device, and once they exist the dataset and TrainingPlan. ``extras`` is a
+    dict where plugins may keep facts about the run."""
+
+    spec: Any
+    run_id: str
+    run_dir: Any
+    device: str
+    data: Any
+    plan: Any
+    extras: dict[str, Any]
+
+
 # -- Tasks: what a run's dataset asks of a model, and how the answer is judged -------------------
 
 

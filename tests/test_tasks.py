@@ -72,7 +72,7 @@ def test_an_ensembler_for_another_task_is_refused():
 
 
 def test_a_model_default_objective_is_used_without_objective():
-    from harness.run.execute import resolve_objective
+    from harness.plugin.host import resolve_objective
     from harness.specs import RunSpec
 
     host = kit_host(TinyEncodingPlugin())

@@ -59,7 +59,8 @@ def cross_validate(
     run_fold: RunFold | None = None,
 ) -> dict[str, Any]:
     """Run (or resume, or reuse) every fold of ``spec``, then pool them; returns the pooled record."""
-    from harness.run.execute import execute, resolve_objective
+    from harness.plugin.host import resolve_objective
+    from harness.run.execute import execute
 
     run_fold = run_fold or (lambda fold_spec: execute(host, fold_spec, rerun=rerun)[0])
     host.registries.ensemblers.get(ensembler)  # an unknown name fails before hours of training
@@ -87,7 +88,7 @@ def pool_folds(host: Host, spec: RunSpec, members: Sequence[Mapping[str, Any]], 
     """Pool finished fold runs (records, in fold order) into the cross-validated record: the task
     scores every labelled trial with the fold model that validated on it, and the fold ensemble
     (``ensembler`` over the fold models) predicts the eval trials."""
-    from harness.run.execute import resolve_objective
+    from harness.plugin.host import resolve_objective
 
     spec = cross_validation_spec(resolve_objective(host, spec))
     identities = [run_identity(host, fold) for fold in fold_specs(spec)]
@@ -118,7 +119,7 @@ def pool_folds(host: Host, spec: RunSpec, members: Sequence[Mapping[str, Any]], 
     }
     first = members[0]
     record = RunRecord.of_members(
-        host.manager,
+        host.plugin_versions,
         members,
         torch_version=first["versions"]["torch"],
         task=task,
@@ -153,6 +154,6 @@ def pool_folds(host: Host, spec: RunSpec, members: Sequence[Mapping[str, Any]], 
 
 
 def _spec_dict(spec: RunSpec) -> dict[str, Any]:
-    from harness.run.execute import _jsonable
+    from harness.store.records import jsonable
 
-    return _jsonable(spec.to_dict())
+    return jsonable(spec.to_dict())

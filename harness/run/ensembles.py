@@ -126,7 +126,7 @@ def ensemble_runs(
     run_dir.mkdir(parents=True, exist_ok=True)
     saved = task.save_predictions(combined, run_dir / task.predictions_file)
     record = RunRecord.of_members(
-        host.manager,
+        host.plugin_versions,
         members,
         torch_version=None,
         task=task,

@@ -5,16 +5,16 @@ from __future__ import annotations
 import math
 import shutil
 from collections.abc import Mapping
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from typing import Any
 
 from harness.store.atomic import write_text
 from harness.run.checkpoints import load_checkpoint
 from harness.contracts import DirectFit
 from harness.errors import BenchError
-from harness.plugin.host import Host, merged_config
+from harness.plugin.host import Host, merged_config, resolve_objective
 from harness.store.record import RunRecord
-from harness.store.records import read_records
+from harness.store.records import jsonable, read_records
 from harness.run.context import RunContext, RunIdentity, choose_device, run_identity
 from harness.specs import RunSpec, dump_spec
 from harness.run.trainer import EpochCallback, TrainOutcome, fit_direct, seed_everything, train
@@ -27,19 +27,6 @@ def completed_record(run: str | RunIdentity) -> dict[str, Any] | None:
     if isinstance(run, RunIdentity):
         return run.find(records)
     return next((record for record in records if record["run_id"] == run), None)
-
-
-def resolve_objective(host: Host, spec: RunSpec) -> RunSpec:
-    """The spec as it runs (and is named): closed-form baselines have no objective, others need
-    one: the given one, else the model's ``default_objective``."""
-    entry = host.registries.models.get(spec.model)
-    if entry.direct_fit:
-        return replace(spec, objective=None)
-    if spec.objective is None:
-        if not entry.default_objective:
-            raise BenchError(f"model '{spec.model}' is trained by gradient descent and needs an --objective")
-        return replace(spec, objective=entry.default_objective)
-    return spec
 
 
 def execute(
@@ -128,20 +115,20 @@ def execute(
     predictions_file = task.save_predictions(predictions, run.run_dir / task.predictions_file)
 
     record = RunRecord.new(
-        host.manager,
+        host.plugin_versions,
         torch_version=torch.__version__,
         task=task,
         run_id=run.run_id,
         legacy_run_id=run.identity.legacy_run_id,
-        dataset={**task.dataset_record(data), "config": _jsonable(dataset_config)},
+        dataset={**task.dataset_record(data), "config": jsonable(dataset_config)},
         model=spec.model,
         objective=spec.objective,
         ensembler=None,
         hyperparameters={
-            "model": _jsonable(model_config),
-            "objective": _jsonable(objective_config),
+            "model": jsonable(model_config),
+            "objective": jsonable(objective_config),
             "train": asdict(spec.train) if objective is not None else {},
-            "chosen": _jsonable(outcome.chosen),
+            "chosen": jsonable(outcome.chosen),
         },
         seed=spec.seed,
         device=device,
@@ -161,7 +148,7 @@ def execute(
             "predictions": str(predictions_file),
             "submission": None,
         },
-        spec=_jsonable(spec.to_dict()),
+        spec=jsonable(spec.to_dict()),
         search_trial=spec.search_trial,
         search=None if search is None else dict(search),
     )
@@ -188,14 +175,3 @@ def history_keys(point: dict[str, float], selection: str) -> list[str]:
     return [*(key for key in fixed if key in point), *(key for key in point if key.startswith("aux_") or key == "sv_bps")]
 
 
-def _jsonable(value: Any) -> Any:
-    """Configs as plain JSON types (tuples to lists, numpy scalars to numbers)."""
-    if isinstance(value, dict) or hasattr(value, "items"):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if hasattr(value, "item") and callable(value.item):
-        return value.item()
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    return str(value)

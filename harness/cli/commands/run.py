@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
@@ -59,7 +58,8 @@ def run_command(
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show the live progress bar.")] = True,
 ) -> None:
     """Train and score a model; an interrupted run resumes when started again with the same settings."""
-    from harness.run.execute import execute, resolve_objective
+    from harness.plugin.host import resolve_objective
+    from harness.run.execute import execute
 
     host = cli_state(ctx).host
     if spec_file is not None:
@@ -135,7 +135,7 @@ def check_settings(host: Host, spec: RunSpec) -> None:
     """Refuse a config key the dataset, model or objective does not have (one line naming it and
     the known ones) without loading anything: the registry entries' defaults say what exists."""
     from harness.plugin.host import merged_config
-    from harness.run.execute import resolve_objective
+    from harness.plugin.host import resolve_objective
 
     host.resolve_dataset(spec.dataset, spec.dataset_config)
     spec = resolve_objective(host, spec)
