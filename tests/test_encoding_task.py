@@ -266,7 +266,7 @@ def test_encoding_folds_ensemble_and_leaderboard_by_the_nlb_commands(bench_home,
     base = ["--dataset", TINY_ENCODING_DATASET, "--model", "kit-encoder", "--epochs", "2", "--batch-size", "4", "--no-progress"]
     assert main(["run", *base, "--folds", "2"], host=host) == 0, capsys.readouterr()
     out = capsys.readouterr().out
-    assert "fold 0: val_correlation" in out and "per fold single-trial correlation:" in out
+    assert "fold 0: val correlation" in out and "per fold single-trial correlation:" in out
     records = {p.stem: json.loads(p.read_text()) for p in (bench_home / "results").glob("*.json")}
     pooled = next(r for r in records.values() if r.get("folds"))
     assert pooled["metrics"]["val_correlation"]["split"] == "2-fold val"

@@ -121,8 +121,8 @@ def bench_run_started(run: RunInfo) -> None:
 
 @hookspec
 def bench_epoch_finished(run: RunInfo, epoch: int, metrics: dict[str, float]) -> None:
-    """Called after each epoch's validation with ``metrics`` such as ``train_loss`` and
-    ``val_co_bps``. Raise :class:`harness.errors.BenchError` to stop the run (a search plugin
+    """Called after each epoch's validation with ``metrics``: ``train_loss``, the metric the run's
+    plan selects by (``run.plan.selection_metric``, e.g. ``val_co_bps``) and its ``best_`` twin. Raise :class:`harness.errors.BenchError` to stop the run (a search plugin
     prunes this way). Every implementation is called.
     """
 

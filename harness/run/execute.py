@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import shutil
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict
 from typing import Any
 
@@ -17,7 +17,10 @@ from harness.store.record import RunRecord
 from harness.store.records import jsonable, read_records
 from harness.run.context import RunContext, RunIdentity, choose_device, run_identity
 from harness.specs import RunSpec, dump_spec
-from harness.run.trainer import EpochCallback, TrainOutcome, fit_direct, seed_everything, train
+from harness.run.trainer import TrainOutcome, fit_direct, seed_everything, train
+
+#: Told after every epoch: the run (its plan names the selection metric), the epoch, its metrics.
+RunEpochCallback = Callable[[RunContext, int, dict[str, float]], None]
 
 
 def completed_record(run: str | RunIdentity) -> dict[str, Any] | None:
@@ -34,7 +37,7 @@ def execute(
     spec: RunSpec,
     *,
     rerun: bool = False,
-    on_epoch: EpochCallback | None = None,
+    on_epoch: RunEpochCallback | None = None,
     on_status: Any = None,
     search: Mapping[str, Any] | None = None,
 ) -> tuple[dict[str, Any], TrainOutcome | None]:
@@ -99,7 +102,7 @@ def execute(
                 )
             host.epoch_finished(run, epoch, metrics)
             if on_epoch is not None:
-                on_epoch(epoch, metrics)
+                on_epoch(run, epoch, metrics)
 
         plan = task.training_plan(data, shape, objective, spec.train, device, spec.seed)
         run.plan = plan
