@@ -100,7 +100,7 @@ def test_validate_refuses_a_model_and_objective_of_different_tasks(tmp_path, cap
 
 def test_a_store_of_both_tasks_ranks_each_board_by_its_own_primary_metric(tmp_path):
     from harness.store import records as results
-    from harness.leaderboard.board import generate
+    from harness.leaderboard import generate
     from harness.tasks.nlb.metrics import MetricValue
     from tests.fixtures.run_records import make_record
 

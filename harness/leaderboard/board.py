@@ -253,12 +253,3 @@ def build_view(board: Board, task: Any) -> BoardView:
         scopes=scopes,
         table_metrics=table_metrics,
     )
-
-
-def __getattr__(name: str) -> Any:
-    # generate() moved to harness.leaderboard.write; the old import path still works
-    if name in ("generate", "report_figure"):
-        import importlib
-
-        return getattr(importlib.import_module("harness.leaderboard.write"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

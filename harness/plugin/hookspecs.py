@@ -17,7 +17,7 @@ from harness import PROJECT_NAME
 from harness.contracts import RunInfo
 
 if TYPE_CHECKING:
-    from harness.cli.registry import CommandRegistry
+    from harness.plugin.commands import CommandRegistry
     from harness.plugin.registry import Register
 
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)

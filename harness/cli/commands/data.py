@@ -12,7 +12,7 @@ from rich.table import Table
 
 from harness import hookimpl
 from harness.cli.console import make_console
-from harness.cli.registry import CommandRegistry
+from harness.plugin.commands import CommandRegistry
 from harness.cli.state import cli_state
 from harness.contracts import DatasetTensors, Predictions, SplitRates
 from harness.plugin.registry import DatasetEntry, Entry

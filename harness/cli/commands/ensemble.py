@@ -8,7 +8,7 @@ import typer
 
 from harness import hookimpl
 from harness.cli.options import DatasetOption
-from harness.cli.registry import CommandRegistry
+from harness.plugin.commands import CommandRegistry
 from harness.cli.state import cli_state
 from harness.cli.commands.results import StoreOption
 from harness.errors import BenchError

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from harness import hookimpl
-from harness.cli.registry import CommandRegistry
+from harness.plugin.commands import CommandRegistry
 from harness.cli.state import cli_state
 from harness.contracts import COSMOOTHING_TASK
 

@@ -14,7 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from harness import hookimpl
-from harness.cli.registry import CommandRegistry
+from harness.plugin.commands import CommandRegistry
 from harness.cli.state import cli_state
 from harness.cli.commands.results import StoreOption
 from harness.errors import BenchError

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from harness import hookimpl
 from harness.cli.options import DeviceOption, SeedOption, SpecOption
-from harness.cli.registry import CommandRegistry
+from harness.plugin.commands import CommandRegistry
 from harness.cli.state import cli_state
 from harness.specs import DEFAULT_DATASET, DEFAULT_MODEL, DEFAULT_OBJECTIVE, RunSpec, load_spec, parse_assignments
 

@@ -16,7 +16,7 @@ from rich.table import Table
 
 from harness import hookimpl
 from harness.cli.options import DatasetOption, DeviceOption, SeedOption
-from harness.cli.registry import CommandRegistry
+from harness.plugin.commands import CommandRegistry
 from harness.cli.state import cli_state
 from harness.errors import BenchError, SpecError
 from harness.plugin.host import Host
