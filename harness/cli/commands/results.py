@@ -61,14 +61,6 @@ def _variant(record: dict) -> str:
     return label if label.startswith(ensembler) else f"{label} ({ensembler})"
 
 
-def _duration(seconds: float) -> str:
-    if seconds < 100:
-        return f"{seconds:.1f} s"
-    if seconds < 6000:
-        return f"{seconds / 60:.1f} min"
-    return f"{seconds / 3600:.1f} h"
-
-
 def results_command(
     store: StoreOption = None,
     dataset: Annotated[Optional[str], typer.Option("--dataset", "-d", help="Only runs on this dataset.")] = None,
@@ -80,6 +72,7 @@ def results_command(
     named by the task's metrics. Run ids are shown whole (bench compare and bench report take them)."""
     from harness.cli.console import make_console
     from harness.store.home import results_dir
+    from harness.leaderboard.board import format_seconds
     from harness.store.records import read_records, record_task
 
     console = make_console(wide=wide)
@@ -110,7 +103,7 @@ def results_command(
         table.add_column("label / ensembler", overflow="fold", min_width=min(max(len(_variant(r)) for r in group), 12), max_width=None if wide else 14)
         metrics = [primary, validation] if wide else [primary]  # the validation metric on request
         with_split = [_metric_column(table, group, metric) for metric in metrics]
-        table.add_column("train time", justify="right", min_width=max(len(_duration(r["wall_seconds"])) for r in group))
+        table.add_column("train time", justify="right", min_width=max(len(format_seconds(r["wall_seconds"])) for r in group))
         for record in group:
             details = []
             if wide:
@@ -120,7 +113,7 @@ def results_command(
                 *details,
                 _variant(record),
                 *(_value(record, metric, split) for metric, split in zip(metrics, with_split)),
-                _duration(record["wall_seconds"]),
+                format_seconds(record["wall_seconds"]),
             )
         console.print(table)
 
