@@ -52,6 +52,7 @@ MOVED = {
     "harness.site": "harness.leaderboard.site",
     "harness.compare": "harness.leaderboard.compare",
     "harness.commands": "harness.cli.commands",
+    "harness.cli.registry": "harness.plugin.commands",
 }
 
 

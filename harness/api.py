@@ -30,7 +30,7 @@ _export(
     "harness.contracts",
     "SPLITS", "COSMOOTHING_TASK", "ENCODING_TASK", "FOLD_SEED", "MetricValue", "content_checksum", "seeded_val_split",
     "Split", "DatasetTensors", "ModelShape", "RateModel", "Batch", "MaskedBatch", "Objective", "SplitRates", "Predictions",
-    "Ensembler", "DirectFit", "AuxiliaryLosses", "TrainingPlan", "Task",
+    "Ensembler", "DirectFit", "AuxiliaryLosses", "TrainingPlan", "Task", "RunInfo",
     "EncodingSplit", "MouseRecording", "EncodingData", "EncodingShape", "EncodingBatch", "EncodingModel",
     "EncodingObjective", "EncodingPredictions",
 )
@@ -53,7 +53,7 @@ _export("harness.plugin.host", "Host", "merged_config")
 _export("harness.plugin.manager", "make_plugin_manager")
 _export("harness.plugin.registry", "Entry", "Register")
 _export("harness.cli", "main")
-_export("harness.cli.registry", "CommandRegistry")
+_export("harness.plugin.commands", "CommandRegistry")
 _export("harness.cli.state", "cli_state")
 _export("harness.run.execute", "execute", "completed_record")
 _export("harness.run.context", "RunIdentity", "run_identity")

@@ -552,6 +552,24 @@ class EncodingPredictions:
         return cls(responses)
 
 
+# -- Runs: what lifecycle hooks are handed ----------------------------------------------------
+
+
+class RunInfo(Protocol):
+    """A run as ``bench_run_started``, ``bench_epoch_finished`` and ``bench_run_finished`` see it
+    (the core hands them its ``harness.run.context.RunContext``): the spec as it runs, the run id
+    and folder, the device, and once they exist the dataset and TrainingPlan. ``extras`` is a
+    dict where plugins may keep facts about the run."""
+
+    spec: Any
+    run_id: str
+    run_dir: Any
+    device: str
+    data: Any
+    plan: Any
+    extras: dict[str, Any]
+
+
 # -- Tasks: what a run's dataset asks of a model, and how the answer is judged -------------------
 
 
@@ -605,6 +623,7 @@ class Task(Protocol):
     name: str
     primary_metric: str
     validation_metric: str
+    validation_label: str
     predictions_file: str
     submission_suffix: str
     model_contract: type
@@ -633,7 +652,8 @@ class Task(Protocol):
         ...
 
     def dataset_record(self, data: Any) -> dict[str, Any]:
-        """The record's ``dataset`` entry (name, checksum, bin_size_ms, source), less its config."""
+        """The record's ``dataset`` entry (name, checksum, source, and ``bin_size_ms`` where the
+        data is binned), less its config."""
         ...
 
     def model_shape(self, data: Any, model_config: Mapping[str, Any], objective: Any) -> Any:
@@ -653,6 +673,22 @@ class Task(Protocol):
     def score(self, data: Any, predictions: Any) -> dict[str, Any]:
         """Every metric of ``predictions`` against ``data``'s targets: {name: MetricValue},
         ``validation_metric`` and ``primary_metric`` among them."""
+        ...
+
+    def validation_score(self, data: Any, predictions: Any) -> float | None:
+        """The ``validation_metric`` of ``predictions`` alone (one number, none of the other
+        metrics): what ``bench tune --ensemble auto`` picks N by. None where val has no targets
+        or the figure is not finite."""
+        ...
+
+    def render_report(self, record: Mapping[str, Any], data: Any, predictions: Any) -> bytes:
+        """The PNG ``bench report`` writes to ``report_figure`` in the run dir; called only when
+        ``report_figure`` is set."""
+        ...
+
+    def score_submission(self, submission: Any, target: Any) -> dict[str, dict[str, float]] | None:
+        """``bench score``: a submission file (what :meth:`write_submission` writes) scored against
+        a target file, ``{group: {metric: value}}``; None where the task scores no submission files."""
         ...
 
     def save_predictions(self, predictions: Any, path: Any) -> Any:

@@ -54,7 +54,7 @@ def test_report_draws_a_png_in_the_run_dir_and_the_site_shows_it(finished_run, c
     assert main(["report", "latest"], host=kit_host(KitComponentsPlugin())) == 0
     path = results.Path(record["paths"]["run_dir"]) / "report.png"
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and b"Software" not in path.read_bytes()
-    from harness.leaderboard.board import generate
+    from harness.leaderboard import generate
 
     generate(None, tmp_path / "boards")
     assert (tmp_path / "boards" / "site" / "runs" / f"{record['run_id']}.png").read_bytes() == path.read_bytes()

@@ -226,7 +226,7 @@ def test_an_encoding_run_end_to_end_through_bench_run(bench_home, capsys):
     (record,) = [json.loads(p.read_text()) for p in (bench_home / "results").glob("*.json")]
     assert record["objective"] == "kit-poisson"  # the model's default objective
     assert record["task"] == {"name": "video_encoding", "primary_metric": "single-trial correlation", "validation_metric": "val_correlation"}
-    assert record["dataset"]["bin_size_ms"] == 33
+    assert "bin_size_ms" not in record["dataset"]  # frames are not bins: the task records none
     metrics = record["metrics"]
     for name in ("single-trial correlation", "oracle single-trial correlation", "% of oracle", "poisson loss", "correlation to average", "val_correlation"):
         assert metrics[name]["value"] is not None, name
@@ -242,6 +242,17 @@ def test_an_encoding_run_end_to_end_through_bench_run(bench_home, capsys):
     assert main(["data", "info", TINY_ENCODING_DATASET], host=kit_host(TinyEncodingPlugin())) == 0
     assert "2 mice, 24 train / 8 val / 8 eval trials, 10 neurons" in capsys.readouterr().out
 
+    # commands the task has nothing for refuse in one line; the others work as for NLB
+    for command, message in (
+        (["report", record["run_id"]], "bench report: task video_encoding draws no report figure"),
+        (["score", "sub.npz", "target.npz", "--task", "video_encoding"], "bench score: task video_encoding scores no submission files"),
+    ):
+        assert main(command, host=kit_host(TinyEncodingPlugin())) != 0
+        err = capsys.readouterr().err
+        assert message in err and len([line for line in err.splitlines() if line.strip()]) == 1, err
+    assert main(["rescore", record["run_id"]], host=kit_host(TinyEncodingPlugin())) == 0
+    assert "nothing to add" in capsys.readouterr().out
+
 
 def test_encoding_folds_ensemble_and_leaderboard_by_the_nlb_commands(bench_home, tmp_path, capsys):
     """`bench run --folds`, `bench ensemble` of the fold runs, `bench submit` and `bench
@@ -255,7 +266,7 @@ def test_encoding_folds_ensemble_and_leaderboard_by_the_nlb_commands(bench_home,
     base = ["--dataset", TINY_ENCODING_DATASET, "--model", "kit-encoder", "--epochs", "2", "--batch-size", "4", "--no-progress"]
     assert main(["run", *base, "--folds", "2"], host=host) == 0, capsys.readouterr()
     out = capsys.readouterr().out
-    assert "fold 0: val_correlation" in out and "per fold single-trial correlation:" in out
+    assert "fold 0: val correlation" in out and "per fold single-trial correlation:" in out
     records = {p.stem: json.loads(p.read_text()) for p in (bench_home / "results").glob("*.json")}
     pooled = next(r for r in records.values() if r.get("folds"))
     assert pooled["metrics"]["val_correlation"]["split"] == "2-fold val"
@@ -277,8 +288,8 @@ def test_encoding_folds_ensemble_and_leaderboard_by_the_nlb_commands(bench_home,
     assert main(["leaderboard", "--store", str(bench_home / "results"), "--output", str(tmp_path / "boards")], host=host) == 0
     board = (tmp_path / "boards" / f"{TINY_ENCODING_DATASET}.md").read_text()
     header = next(line for line in board.splitlines() if line.startswith("| Rank"))
-    assert header.split(" | ")[4] == "single-trial correlation ↑"  # after rank, model, objective, ensembler
-    assert "rank by single-trial correlation (↑)" in board and "poisson loss ↓" in header
+    assert header.split(" | ")[4] == "single-trial correlation (eval, 8 trials) ↑"  # after rank, model, objective, ensembler
+    assert "rank by single-trial correlation (↑)" in board and "poisson loss (eval, 8 trials) ↓" in header
     assert "Best by single-trial correlation" in (tmp_path / "boards" / "index.md").read_text()
     assert "single-trial correlation ↑" in (tmp_path / "boards" / "site" / f"{TINY_ENCODING_DATASET}.html").read_text()
 

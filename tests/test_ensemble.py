@@ -186,3 +186,22 @@ def test_an_ensemble_of_fold_models_keeps_only_its_eval_scores():
     for name in ("val_correlation", "vel R2"):
         assert kept[name].value is None and kept[name].split == metrics[name].split
         assert kept[name].note.startswith("not scored: x-cv3f0, x-cv3f1 trained on these trials")
+
+
+def test_rescoring_an_ensemble_cross_fits_its_val_figures_again(bench_home, two_runs, capsys):
+    """bench rescore of an ensemble adds what its record lacks as the ensemble scored it: val
+    figures cross-fitted over the members, never the saved final fit scored in-sample."""
+    from harness.store.records import write_record
+
+    assert main(["ensemble", *two_runs, "--ensembler", "test-gain", "--folds", "3"], host=gain_host()) == 0
+    (record,) = [r for r in records(bench_home).values() if r["ensembler"]]
+    capsys.readouterr()
+    cross_fitted, in_sample = record["metrics"]["val_co_bps"], record["metrics"]["val_co_bps (in-sample)"]
+    assert cross_fitted["value"] != pytest.approx(in_sample["value"], rel=1e-6)  # the gain fitted on val flatters it
+    lacking = {name: value for name, value in record["metrics"].items() if name not in ("val_co_bps", "co-bps")}
+    write_record({**record, "metrics": lacking}, bench_home / "results")
+    assert main(["rescore", record["run_id"]], host=gain_host()) == 0, capsys.readouterr()
+    assert sorted(capsys.readouterr().out.split("added ")[1].strip().split(", ")) == ["co-bps", "val_co_bps"]
+    rescored = records(bench_home)[record["run_id"]]["metrics"]
+    assert rescored["val_co_bps"] == cross_fitted and rescored["co-bps"] == record["metrics"]["co-bps"]
+    assert rescored["val_co_bps (in-sample)"] == in_sample

@@ -21,7 +21,7 @@ from harness.run.checkpoints import load_checkpoint
 from harness.cli import main
 from harness.contracts import Predictions, SplitRates
 from harness.run.context import run_identity
-from harness.run.crossval import pool_folds, pooled_val_co_bps
+from harness.run.crossval import pool_folds
 from harness.errors import SpecError
 from harness.tasks.nlb.folds import FoldPlan, fold_split, labelled_trials, out_of_fold, pooled_predictions, pooled_view
 from harness.tasks.nlb.metrics import nlb_bits_per_spike, score
@@ -206,14 +206,6 @@ def test_pooling_refuses_missing_or_misordered_folds(bench_home):
         pool_folds(host, spec.with_overrides(train={"epochs": 2, "steps": 0}), [first], "kit-mean")
 
 
-def test_tune_seam_returns_the_pooled_val_co_bps(bench_home):
-    host = kit_host(KitComponentsPlugin())
-    spec = RunSpec(dataset="bench-tiny", model="kit-linear", objective="kit-cosmoothing").with_overrides(train={"epochs": 3, "steps": 0})
-    value = pooled_val_co_bps(host, spec, folds=2, ensembler="kit-mean")
-    (pooled,) = [r for r in records(bench_home).values() if r.get("folds")]
-    assert value == pooled["metrics"]["val_co_bps"]["value"]
-
-
 # -- a fold killed mid-run resumes (the pattern of test_resume.py) -------------------------------
 
 SCRIPT = (
@@ -274,7 +266,7 @@ def test_a_fold_killed_mid_run_resumes_and_pools_as_if_uninterrupted(tmp_path, m
 
 
 def test_eval_sized_co_bps_fits_the_null_on_groups_of_eval_size():
-    from harness.run.crossval import grouped_bits_per_spike
+    from harness.tasks.nlb.crossval import grouped_bits_per_spike
 
     rng = np.random.default_rng(3)
     spikes = rng.poisson(0.3, size=(30, 10, 4)).astype(float)
@@ -289,7 +281,7 @@ def test_eval_sized_co_bps_fits_the_null_on_groups_of_eval_size():
 
 def test_pooled_record_where_eval_is_withheld_adds_the_eval_sized_score(bench_home):
     """As on MC_Maze_Small: the record carries the 75-trial pooled co-bps and the eval-sized one."""
-    from harness.run.crossval import EVAL_SIZED
+    from harness.tasks.nlb.crossval import EVAL_SIZED
 
     class Withheld:
         @hookimpl

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.leaderboard import board as leaderboard
+import harness.leaderboard as leaderboard
 from harness.store import records as results
 from harness.tasks.nlb.metrics import MetricValue
 

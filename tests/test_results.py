@@ -39,6 +39,15 @@ def test_store_defaults_to_bench_home(tmp_path, monkeypatch):
     assert results.find_record("latest")["run_id"] == "run-a"
 
 
+def test_a_record_without_a_bin_size_is_valid_and_one_with_it_still_is(tmp_path):
+    """Only binned data has a bin size (video encoding's frames are not bins); NLB records keep theirs."""
+    unbinned = make_record("unbinned")
+    del unbinned["dataset"]["bin_size_ms"]
+    results.write_record(unbinned, store=tmp_path)
+    results.write_record(make_record("binned"), store=tmp_path)
+    assert {r["run_id"]: r["dataset"].get("bin_size_ms") for r in results.read_records(tmp_path)} == {"unbinned": None, "binned": 5}
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
@@ -130,7 +139,9 @@ def test_every_stored_record_loads_through_the_type_and_writes_back_the_same(pat
 
 def test_the_type_and_the_schema_name_the_same_keys():
     stored = {f.name for f in dataclasses.fields(RunRecord)} - {"source", "_checked"}
-    assert stored == set(results._SCHEMA) | set(results._OPTIONAL)
+    from harness.store import schema
+
+    assert stored == set(schema._SCHEMA) | set(schema._OPTIONAL)
 
 
 def test_a_bad_record_is_refused_naming_its_file_the_field_and_what_was_expected(tmp_path):
@@ -160,7 +171,7 @@ def test_new_records_are_built_in_one_place_in_the_newest_version(tmp_path):
         parts.pop(key)
     parts["metrics"] = {"co-bps": MetricValue(0.2, "val", 1, [4], "", True)}
     members = [make_record("m0", device="cuda", n_parameters=10, wall_seconds=1.25), make_record("m1", device="cpu", n_parameters=5, wall_seconds=2.5)]
-    record = RunRecord.of_members(make_plugin_manager(entry_point_plugins=False), members, torch_version=None, task=Task(), **parts)
+    record = RunRecord.of_members({}, members, torch_version=None, task=Task(), **parts)
     assert record.schema_version == results.RECORD_SCHEMA_VERSION == 2
     assert (record.device, record.n_parameters, record.wall_seconds) == ("cpu+cuda", 15, 3.75)
     assert record.task == {"name": "nlb_cosmoothing", "primary_metric": "co-bps", "validation_metric": "val_co_bps"}

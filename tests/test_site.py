@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from fixtures.run_records import make_record
-from harness.leaderboard import board as leaderboard
+import harness.leaderboard as leaderboard
 from harness.store import records as results
 from harness.tasks.nlb.metrics import MetricValue
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness.leaderboard import board as leaderboard
+import harness.leaderboard as leaderboard
 from test_site import store  # noqa: F401 - the same fixture store
 
 CHROMIUM = next((path for name in ("chromium", "chromium-browser", "google-chrome") if (path := shutil.which(name))), None)

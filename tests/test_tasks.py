@@ -72,7 +72,7 @@ def test_an_ensembler_for_another_task_is_refused():
 
 
 def test_a_model_default_objective_is_used_without_objective():
-    from harness.run.execute import resolve_objective
+    from harness.plugin.host import resolve_objective
     from harness.specs import RunSpec
 
     host = kit_host(TinyEncodingPlugin())
@@ -100,7 +100,7 @@ def test_validate_refuses_a_model_and_objective_of_different_tasks(tmp_path, cap
 
 def test_a_store_of_both_tasks_ranks_each_board_by_its_own_primary_metric(tmp_path):
     from harness.store import records as results
-    from harness.leaderboard.board import generate
+    from harness.leaderboard import generate
     from harness.tasks.nlb.metrics import MetricValue
     from tests.fixtures.run_records import make_record
 
@@ -116,7 +116,7 @@ def test_a_store_of_both_tasks_ranks_each_board_by_its_own_primary_metric(tmp_pa
         results.write_record(
             make_record(
                 run_id, seed=seed, model="dwiseneuro", objective="cutmix",
-                dataset={"name": "sensorium_synthetic", "checksum": "e1", "bin_size_ms": 33, "source": "synthetic", "config": {}},
+                dataset={"name": "sensorium_synthetic", "checksum": "e1", "source": "synthetic", "config": {}},  # no bins
                 metrics=results.record_metrics(metrics),
                 task={"name": ENCODING_TASK, "primary_metric": "single-trial correlation", "validation_metric": "val_correlation"},
             ),
@@ -125,6 +125,7 @@ def test_a_store_of_both_tasks_ranks_each_board_by_its_own_primary_metric(tmp_pa
     generate(store, tmp_path / "out")
     board = (tmp_path / "out" / "sensorium_synthetic.md").read_text()
     assert "rank by single-trial correlation (↑)" in board and "0.3000 ± 0.0141" in board
+    assert board.splitlines()[2] == "# sensorium_synthetic" and "ms bins" not in board
     assert "single split, 2 trials" in board  # the Validation column counts val_correlation's trials
     index = (tmp_path / "out" / "index.md").read_text()
     assert "| Best by its primary metric | Value |" in index

@@ -125,3 +125,56 @@ def test_a_k_fold_trial_scores_the_pooled_val_co_bps(bench_home, capsys):
     folds = [record for record in by_id.values() if record.get("search")]
     assert sorted(record["run_id"] for record in folds) == sorted(pooled["folds"]["members"])
     assert all(record["search"]["trial"] == 0 for record in folds)
+
+
+def test_an_encoding_study_optimises_the_val_correlation_and_ensembles_by_it(bench_home, capsys):
+    """The worker asks the run's task: its validation metric is the trial's value, the pruner
+    sees the plan's running best (best_val_correlation), and --ensemble auto picks N on val
+    through the task. Every trial failed with a KeyError on val co-bps before."""
+    from harness.testing import TINY_ENCODING_DATASET, TinyEncodingPlugin
+
+    args = ["--dataset", TINY_ENCODING_DATASET, "--model", "kit-encoder", "--set", "train.epochs=2", "--set", "train.batch_size=4", "--study-name", "e"]
+    assert main(["tune", *args, "--trials", "2", "--ensemble", "auto"], host=kit_host(TinyEncodingPlugin())) == 0, capsys.readouterr()
+    out = capsys.readouterr().out
+    assert "maximize val correlation" in out and "best trials of e (val correlation of each run's best checkpoint)" in out
+    assert "ensemble val correlation by N: 2:" in out and "val co-bps" not in out
+    trials = study(bench_home, "e").trials
+    assert [t.state.name for t in trials] == ["COMPLETE"] * 2
+    by_run = {record["run_id"]: record for record in records(bench_home)}
+    for trial in trials:
+        record = by_run[trial.user_attrs["run_id"]]
+        assert trial.value == pytest.approx(record["metrics"]["val_correlation"]["value"])
+        assert trial.intermediate_values == {int(p["epoch"]): pytest.approx(p["best_val_correlation"], abs=1e-5) for p in record["history"]}
+    (ensemble,) = [r for r in by_run.values() if r["ensembler"] == "mean"]
+    assert ensemble["task"]["name"] == "video_encoding" and len(ensemble["spec"]["members"]) == 2
+
+
+def test_a_study_minimises_a_metric_its_task_says_falls_and_ranks_the_lowest_first():
+    import optuna
+
+    from harness.search.study import objective_label, open_study
+    from harness.search.worker import ranked_trials
+
+    class FallingTask:
+        name, validation_metric, validation_label = "falling", "val_loss", "val loss"
+
+        def higher_is_better(self, metric):
+            return False
+
+    class Plan:
+        search = type("Search", (), {"baseline": False})()
+
+        def describe(self):
+            return {}
+
+        def digest(self):
+            return "d"
+
+    storage = optuna.storages.InMemoryStorage()
+    study = open_study(storage, "m", Plan(), optuna.samplers.RandomSampler(seed=0), optuna.pruners.NopPruner(), task=FallingTask())
+    assert study.direction.name == "MINIMIZE" and objective_label(study) == "val loss"
+    for value in (0.5, 0.2, 0.9):
+        study.tell(study.ask(), value)
+    assert [t.value for t in ranked_trials(study)] == [0.2, 0.5, 0.9]
+    with pytest.raises(Exception, match="was made to minimize"):
+        open_study(storage, "m", Plan(), optuna.samplers.RandomSampler(seed=0), optuna.pruners.NopPruner())

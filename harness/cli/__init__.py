@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from harness import __version__
-from harness.cli.registry import CommandRegistry
+from harness.plugin.commands import CommandRegistry
 from harness.cli.state import CliState
 from harness.errors import BenchError
 from harness.plugin.host import Host

@@ -307,12 +307,3 @@ def build_view(board: Board, task: Any, components: dict[tuple[str, str], Compon
         glossary=dict(getattr(task, "metric_glossary", lambda metrics: {})(columns.shown)),
         alike=alike_ensembles(preliminary + [row for row, _ in ranked], columns.shown),
     )
-
-
-def __getattr__(name: str) -> Any:
-    # generate() moved to harness.leaderboard.write; the old import path still works
-    if name in ("generate", "report_figure"):
-        import importlib
-
-        return getattr(importlib.import_module("harness.leaderboard.write"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

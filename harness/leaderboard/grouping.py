@@ -74,7 +74,7 @@ class Board:
     key: str
     name: str
     checksum: str
-    bin_size_ms: int
+    bin_size_ms: int | None  # None: the records name no bin size (a task whose data is not binned)
     rows: list[Row]
     #: The fold runs pooled by the K-fold rows, by run id: named and copied, not rows of their own.
     fold_runs: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -135,7 +135,7 @@ def boards_from_records(records: Sequence[dict[str, Any]]) -> list[Board]:
                 row.superseded.append(previous)
             row.by_seed[record["seed"]] = record  # records come oldest first: the newest wins
         key = _slug(name) if checksums_per_name[name] == 1 else f"{_slug(name)}-{checksum[:8]}"
-        bin_size = dataset_records[-1]["dataset"]["bin_size_ms"]
+        bin_size = dataset_records[-1]["dataset"].get("bin_size_ms")
         boards.append(Board(key, name, checksum, bin_size, list(rows.values()), fold_runs, record_task(dataset_records[-1])))
     return boards
 

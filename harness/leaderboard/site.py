@@ -165,7 +165,7 @@ def render_board(view: BoardView) -> bytes:
 
     baseline = f"; the {view.task.baseline_model} baseline is listed first when present" if view.task.baseline_model else ""
     body = [
-        f"<h1>{_e(board.name)} ({board.bin_size_ms} ms bins)</h1>",
+        f"<h1>{_e(board.name)}" + ("" if board.bin_size_ms is None else f" ({board.bin_size_ms} ms bins)") + "</h1>",
         f"<p>{len(board.records)} run records, data checksum <code>{_e(board.checksum)}</code>. Mean ± sd over seeds; "
         f"ranked by {board.primary}{baseline}. ↑: higher is better, ↓: lower is better. K-fold rows: pooled over every "
         "labelled trial ± sd over folds; where a dataset has them only they are ranked, and its single-split rows are "
@@ -281,7 +281,7 @@ def render_run(record: Mapping[str, Any], view: BoardView, figure: str | None) -
         f'<p>Run <code>{_e(run_id)}</code> on <a href="../{_e(board.key)}.html">{_e(dataset["name"])}</a>.</p>',
         *_definition_list(
             [
-                ("dataset", _e(f"{dataset['name']} ({dataset['bin_size_ms']} ms bins)")),
+                ("dataset", _e(dataset["name"] + (f" ({dataset['bin_size_ms']} ms bins)" if "bin_size_ms" in dataset else ""))),
                 ("data checksum", f"<code>{_e(dataset['checksum'])}</code>"),
                 ("data source", _e(dataset["source"])),
                 ("created", _e(record["created"])),
@@ -378,7 +378,7 @@ def render_index(views: Sequence[BoardView]) -> bytes:
         best = [shown.row for shown in view.best]
         value = best[0].mean(board.primary) if best else None
         body.append(
-            f'<tr><td><a href="{_e(board.key)}.html">{_e(board.name)}</a></td><td class="num" data-value="{board.bin_size_ms}">{board.bin_size_ms}</td>'
+            f'<tr><td><a href="{_e(board.key)}.html">{_e(board.name)}</a></td><td class="num" data-value="{board.bin_size_ms or ""}">{board.bin_size_ms or "-"}</td>'
             f'<td class="num" data-value="{len(board.records)}">{len(board.records)}</td><td>{_e(", ".join(r.label for r in best) or "—")}</td>'
             f'<td class="num" data-value="{"" if value is None else f"{value:.6g}"}">{"—" if value is None else f"{value:.4f}"}{"" if one_primary or value is None else f" ({_e(board.primary)})"}</td></tr>'
         )

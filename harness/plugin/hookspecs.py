@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 from harness import PROJECT_NAME
+from harness.contracts import RunInfo
 
 if TYPE_CHECKING:
-    from harness.cli.registry import CommandRegistry
+    from harness.plugin.commands import CommandRegistry
     from harness.plugin.registry import Register
-    from harness.run.context import RunContext
 
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)
 
@@ -112,7 +112,7 @@ def bench_register_commands(cli: CommandRegistry) -> None:
 
 
 @hookspec
-def bench_run_started(run: RunContext) -> None:
+def bench_run_started(run: RunInfo) -> None:
     """Called once a run's dataset, model and objective are built, before the first step (also
     when resuming). ``run`` carries the spec, run id, directory and device. Every
     implementation is called; observers only.
@@ -120,15 +120,15 @@ def bench_run_started(run: RunContext) -> None:
 
 
 @hookspec
-def bench_epoch_finished(run: RunContext, epoch: int, metrics: dict[str, float]) -> None:
-    """Called after each epoch's validation with ``metrics`` such as ``train_loss`` and
-    ``val_co_bps``. Raise :class:`harness.errors.BenchError` to stop the run (a search plugin
+def bench_epoch_finished(run: RunInfo, epoch: int, metrics: dict[str, float]) -> None:
+    """Called after each epoch's validation with ``metrics``: ``train_loss``, the metric the run's
+    plan selects by (``run.plan.selection_metric``, e.g. ``val_co_bps``) and its ``best_`` twin. Raise :class:`harness.errors.BenchError` to stop the run (a search plugin
     prunes this way). Every implementation is called.
     """
 
 
 @hookspec
-def bench_run_finished(run: RunContext, record: dict[str, Any]) -> None:
+def bench_run_finished(run: RunInfo, record: dict[str, Any]) -> None:
     """Called after a run's record is written to the results store, with that record. Every
     implementation is called; observers only.
     """

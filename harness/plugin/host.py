@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pluggy
 
-from harness.contracts import Ensembler, Task
+from harness.contracts import Ensembler, RunInfo, Task
 from harness.errors import BenchError
-from harness.plugin.manager import make_plugin_manager
+from harness.plugin.manager import load_report, make_plugin_manager
 from harness.plugin.registry import DatasetEntry, Entry, ModelEntry, Register, Registries, TaskEntry
 from harness.specs import RunSpec
 
 if TYPE_CHECKING:
     import torch
 
-    from harness.run.context import RunContext
 
 _REGISTRATION_HOOKS = (
     ("bench_register_datasets", "dataset", DatasetEntry),
@@ -45,6 +45,11 @@ class Host:
 
     def __init__(self, manager: pluggy.PluginManager | None = None):
         self.manager = manager if manager is not None else make_plugin_manager()
+
+    @property
+    def plugin_versions(self) -> dict[str, str]:
+        """Every loaded plugin distribution's version, by distribution (what a record names)."""
+        return {info.distribution: info.version for info in load_report(self.manager).loaded if not info.builtin}
 
     @cached_property
     def registries(self) -> Registries:
@@ -180,11 +185,24 @@ class Host:
         return ensembler
 
     # -- lifecycle --------------------------------------------------------------------------
-    def run_started(self, run: RunContext) -> None:
+    def run_started(self, run: RunInfo) -> None:
         self.manager.hook.bench_run_started(run=run)
 
-    def epoch_finished(self, run: RunContext, epoch: int, metrics: dict[str, float]) -> None:
+    def epoch_finished(self, run: RunInfo, epoch: int, metrics: dict[str, float]) -> None:
         self.manager.hook.bench_epoch_finished(run=run, epoch=epoch, metrics=metrics)
 
-    def run_finished(self, run: RunContext, record: dict[str, Any]) -> None:
+    def run_finished(self, run: RunInfo, record: dict[str, Any]) -> None:
         self.manager.hook.bench_run_finished(run=run, record=record)
+
+
+def resolve_objective(host: Host, spec: RunSpec) -> RunSpec:
+    """The spec as it runs (and is named): closed-form baselines have no objective, others need
+    one: the given one, else the model's ``default_objective``."""
+    entry = host.registries.models.get(spec.model)
+    if entry.direct_fit:
+        return replace(spec, objective=None)
+    if spec.objective is None:
+        if not entry.default_objective:
+            raise BenchError(f"model '{spec.model}' is trained by gradient descent and needs an --objective")
+        return replace(spec, objective=entry.default_objective)
+    return spec

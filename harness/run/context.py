@@ -96,8 +96,8 @@ def run_identity(host: Host, spec: RunSpec) -> RunIdentity:
     train settings, and the versions of bench-harness and of the distributions that provide the
     dataset, model and objective (other installed plugins do not change the run). The spec is
     resolved first (a closed-form baseline has no objective, others get their default one)."""
-    from harness.plugin.host import merged_config
-    from harness.run.execute import _jsonable, resolve_objective
+    from harness.plugin.host import merged_config, resolve_objective
+    from harness.store.records import jsonable
 
     spec = resolve_objective(host, spec)
     dataset_entry, dataset_config = host.resolve_dataset(spec.dataset, spec.dataset_config)
@@ -109,9 +109,9 @@ def run_identity(host: Host, spec: RunSpec) -> RunIdentity:
         objective_config = merged_config(objective_entry, spec.objective_config)
         entries.append(objective_entry)
     trained = {
-        "dataset_config": _jsonable(dataset_config),
-        "model_config": _jsonable(merged_config(model_entry, spec.model_config)),
-        "objective_config": _jsonable(objective_config),
+        "dataset_config": jsonable(dataset_config),
+        "model_config": jsonable(merged_config(model_entry, spec.model_config)),
+        "objective_config": jsonable(objective_config),
         "versions": component_versions(host, entries),
     }
     return RunIdentity(spec.run_id(trained), spec.legacy_run_id(), trained)
@@ -125,6 +125,9 @@ class RunContext:
     device: str
     #: The run's dataset as its task reads it (DatasetTensors, EncodingData), set once loaded.
     data: Any = None
+    #: The run's TrainingPlan once built (None for closed-form baselines): ``plan.selection_metric``
+    #: names the figure it selects checkpoints by, logged each epoch with its ``best_`` twin.
+    plan: Any = None
     #: Set by hooks or the trainer: free-form facts a plugin wants to keep with the run.
     extras: dict[str, Any] = field(default_factory=dict)
     #: What the run id hashes and the id the spec had before (None for a context built by hand).

@@ -2,8 +2,8 @@
 
 Each fold is an ordinary run (its own run id, checkpoints, resume, record) that validates, stops
 early and picks its checkpoint on its own fold only. The cross-validated record then scores every
-labelled trial once, with the rates of the fold model that validated on it (the same scorer as a
-run, so co-bps and the rest come from nlb_tools), reports the spread of the per-fold values, and
+labelled trial once, with the rates of the fold model that validated on it (the task's
+``pool_folds``, with the same scorer as a run), reports the spread of the per-fold values, and
 predicts eval trials with the mean of the fold models through a registered ensembler, so that
 ``bench submit`` of the record exports the fold ensemble.
 """
@@ -27,11 +27,6 @@ from harness.specs import RunSpec
 
 #: The ensembler that averages the fold models for eval trials.
 FOLD_ENSEMBLER = "mean"
-
-#: The pooled co-bps with its null rates fitted on eval-sized groups of trials (see below).
-EVAL_SIZED = "co-bps (eval-size null)"
-#: Random regroupings averaged for it.
-EVAL_SIZED_REPEATS = 50
 
 #: Runs one fold's spec and returns its record (``bench run`` wraps it in a progress bar).
 RunFold = Callable[[RunSpec], Mapping[str, Any]]
@@ -64,7 +59,8 @@ def cross_validate(
     run_fold: RunFold | None = None,
 ) -> dict[str, Any]:
     """Run (or resume, or reuse) every fold of ``spec``, then pool them; returns the pooled record."""
-    from harness.run.execute import execute, resolve_objective
+    from harness.plugin.host import resolve_objective
+    from harness.run.execute import execute
 
     run_fold = run_fold or (lambda fold_spec: execute(host, fold_spec, rerun=rerun)[0])
     host.registries.ensemblers.get(ensembler)  # an unknown name fails before hours of training
@@ -83,61 +79,6 @@ def _newer_than_members(pooled: Mapping[str, Any], members: Sequence[Mapping[str
     return all(datetime.fromisoformat(record["created"]) <= created for record in members)
 
 
-def pooled_val_co_bps(host: Host, spec: RunSpec, folds: int = 5, **options: Any) -> float:
-    """The K-fold pooled val co-bps of ``spec``: each labelled trial scored by the fold model that
-    held it out. A search objective that does not chase one val split's noise (``bench tune``)."""
-    spec = spec if spec.folds else replace(spec, folds=folds)
-    record = cross_validate(host, cross_validation_spec(spec), **options)
-    value = record["metrics"]["val_co_bps"]["value"]
-    if value is None:
-        raise BenchError(f"{record['run_id']}: pooled val co-bps could not be computed ({record['metrics']['val_co_bps']['note']})")
-    return float(value)
-
-
-def grouped_bits_per_spike(rates, spikes, group_size: int, repeats: int = EVAL_SIZED_REPEATS, seed: int = FOLD_SEED) -> float:
-    """nlb bits per spike with each null rate fitted on a group of ``group_size`` trials instead of
-    all of them: the spike-weighted mean of nlb's score per group, over ``repeats`` random groupings.
-
-    Why: nlb's null is the per-unit mean rate of the scored trials themselves. Fitted on 75 trials it
-    is a weaker baseline than one fitted on the 25 eval trials a withheld score uses (sparse held-out
-    units), so the 75-trial pooled co-bps sits above an eval score of the same model. Differences
-    between models do not depend on the null (it is the same for every model on the same trials).
-    """
-    import numpy as np
-
-    from harness.tasks.nlb.metrics import nlb_bits_per_spike
-
-    n_trials = len(spikes)
-    n_groups = max(1, n_trials // group_size)
-    generator = np.random.default_rng(seed)
-    values = []
-    for _ in range(repeats if n_groups > 1 else 1):
-        groups = np.array_split(generator.permutation(n_trials), n_groups)
-        counts = np.array([np.nansum(spikes[g]) for g in groups])
-        scores = np.array([nlb_bits_per_spike(rates[g], spikes[g]) for g in groups])
-        values.append(float(np.sum(scores * counts) / np.sum(counts)))
-    return float(np.mean(values))
-
-
-def eval_sized_co_bps(train, val, data, folds: int) -> dict[str, Any]:
-    """The pooled co-bps as it would score on eval-sized sets of unseen trials (a record metric)."""
-    import numpy as np
-
-    from harness.tasks.nlb.folds import labelled_trials
-
-    labelled = labelled_trials(data)
-    rates = np.concatenate([train.heldout, val.heldout])
-    size = data.eval.n_trials
-    value = grouped_bits_per_spike(rates, labelled.heldout, size)
-    note = (
-        f"out-of-fold rates of all {labelled.n_trials} labelled trials, nlb_tools bits_per_spike per random group of {size} "
-        f"trials (the eval split's size: null rates fitted as on the withheld eval trials), spike-weighted, "
-        f"mean of {EVAL_SIZED_REPEATS} groupings"
-    )
-    trials = [int(t) for t in labelled.trial_ids]
-    return {"value": value, "split": f"{folds}-fold val", "n_trials": len(trials), "trials": trials, "note": note, "higher_is_better": True}
-
-
 def _spread(values: Sequence[float | None]) -> float | None:
     known = [v for v in values if v is not None]
     return statistics.stdev(known) if len(known) == len(values) and len(known) > 1 else None
@@ -147,7 +88,7 @@ def pool_folds(host: Host, spec: RunSpec, members: Sequence[Mapping[str, Any]], 
     """Pool finished fold runs (records, in fold order) into the cross-validated record: the task
     scores every labelled trial with the fold model that validated on it, and the fold ensemble
     (``ensembler`` over the fold models) predicts the eval trials."""
-    from harness.run.execute import resolve_objective
+    from harness.plugin.host import resolve_objective
 
     spec = cross_validation_spec(resolve_objective(host, spec))
     identities = [run_identity(host, fold) for fold in fold_specs(spec)]
@@ -178,7 +119,7 @@ def pool_folds(host: Host, spec: RunSpec, members: Sequence[Mapping[str, Any]], 
     }
     first = members[0]
     record = RunRecord.of_members(
-        host.manager,
+        host.plugin_versions,
         members,
         torch_version=first["versions"]["torch"],
         task=task,
@@ -213,6 +154,6 @@ def pool_folds(host: Host, spec: RunSpec, members: Sequence[Mapping[str, Any]], 
 
 
 def _spec_dict(spec: RunSpec) -> dict[str, Any]:
-    from harness.run.execute import _jsonable
+    from harness.store.records import jsonable
 
-    return _jsonable(spec.to_dict())
+    return jsonable(spec.to_dict())

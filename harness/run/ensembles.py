@@ -1,16 +1,15 @@
 """Ensembles of finished runs: combine their saved predictions, score and record them like a run.
 
-An ensemble never loads a model: it reads each member's ``predictions.h5``, hands them to a
-registered ensembler, scores the combined rates with the same code as ``bench run`` and writes a
-record whose ``ensembler`` names how they were combined and whose ``spec`` lists the members.
+An ensemble never loads a model: it reads each member's saved predictions (the task's
+``predictions_file``), hands them to a registered ensembler, scores the combined predictions
+through the task and writes a record whose ``ensembler`` names how they were combined and whose
+``spec`` lists the members.
 
 Honest val scores: an ensembler may weigh or select candidates on the val trials' targets, so
-scoring it on those same trials flatters it. Every ensemble is therefore cross-fitted: the val
-trials are cut into K seeded folds, the ensembler is fitted (``combine``) on K-1 of them and
-predicts the held-out fold, handed to it as the eval split with its targets removed; the K
-held-out predictions, pooled, are the val rates its val metrics are computed from. The in-sample
-figure (fitted and scored on all val trials) is recorded beside them as ``val_co_bps (in-sample)``.
-The predictions saved for export (train, val, eval) come from one fit on all val trials.
+scoring it on those same trials flatters it. The task's ``ensemble_metrics`` therefore scores it:
+NLB co-smoothing cross-fits over ``folds`` seeded folds of val trials;
+a task whose ensemblers fit nothing on val scores it as any run. The predictions saved for export
+(train, val, eval) come from one fit on all val trials.
 """
 
 from __future__ import annotations
@@ -19,26 +18,19 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from harness.contracts import MetricValue
 from harness.errors import BenchError
-from harness.store.home import runs_dir
 from harness.plugin.host import Host, merged_config
-from harness.tasks.nlb.metrics import MetricValue, score
+from harness.store.home import runs_dir
 from harness.store.record import RunRecord
 from harness.store.records import predictions_path
 
-if TYPE_CHECKING:  # numpy loads when an ensemble is built, not when the CLI registers its commands
-    import numpy as np
-
-    from harness.contracts import DatasetTensors, Predictions, SplitRates
-    from harness.tasks.nlb.metrics import MetricValue
-
-#: Folds of the val trials that every ensemble's val scores are cross-fitted over, and their seed.
+#: Folds of the val trials that an ensemble's val scores are cross-fitted over, and their seed
+#: (handed to the task, which cross-fits where its ensemblers may fit on val targets).
 CROSS_FIT_FOLDS = 5
 CROSS_FIT_SEED = 0
-#: The val co-bps of the ensembler fitted on all val trials and scored on them: optimistic.
-IN_SAMPLE_METRIC = "val_co_bps (in-sample)"
 
 
 def ensemble_id(
@@ -59,102 +51,8 @@ def ensemble_label(ensembler: str, settings: Mapping[str, Any], defaults: Mappin
     return " ".join([ensembler, *changed])
 
 
-def val_folds(n_trials: int, folds: int, seed: int = CROSS_FIT_SEED) -> list[np.ndarray]:
-    """Positions ``range(n_trials)`` cut into ``folds`` seeded, shuffled parts of near-equal size."""
-    import numpy as np
-
-    if folds < 2:
-        raise BenchError(f"--folds {folds}: cross-fitting needs at least 2 folds of val trials")
-    if n_trials < folds:
-        raise BenchError(f"--folds {folds}: the dataset has only {n_trials} val trials; use --folds {n_trials} or fewer")
-    order = np.random.default_rng(seed).permutation(n_trials)
-    return [np.sort(part) for part in np.array_split(order, folds)]
-
-
-def _fold_view(
-    candidates: Sequence[Predictions], data: DatasetTensors, fit: np.ndarray, held: np.ndarray
-) -> tuple[list[Predictions], DatasetTensors]:
-    """What an ensembler sees for one fold: val holds the fitting trials; the held-out val trials
-    stand in for eval, with nothing of theirs but the held-in spikes and trial ids."""
-    from harness.contracts import Predictions, Split
-
-    held_trials = data.val.take(held)
-    fold_data = data.with_splits(val=data.val.take(fit), eval=Split(heldin=held_trials.heldin, trial_ids=held_trials.trial_ids))
-    fold_candidates = [
-        Predictions(train=c.train, val=c.val.take(fit), eval=c.val.take(held), mask_bps=c.mask_bps) for c in candidates
-    ]
-    return fold_candidates, fold_data
-
-
 def _chosen(combiner: Any) -> dict[str, Any]:
     return dict(getattr(combiner, "chosen", {}) or {})
-
-
-def cross_fit(
-    host: Host,
-    ensembler: str,
-    settings: Mapping[str, Any],
-    candidates: Sequence[Predictions],
-    data: DatasetTensors,
-    folds: int = CROSS_FIT_FOLDS,
-    seed: int = CROSS_FIT_SEED,
-) -> tuple[SplitRates, list[dict[str, Any]]]:
-    """Val rates in which each trial is predicted by the ensembler fitted on the other folds, and
-    what it chose on each fold (with the trial ids that fold held out)."""
-    import numpy as np
-
-    from harness.contracts import SplitRates
-    from harness.tasks.nlb.metrics import trial_ids
-
-    n_trials = data.val.n_trials
-    ids = np.asarray(trial_ids(data.val))
-    pooled: dict[str, np.ndarray] = {}
-    per_fold = []
-    for held in val_folds(n_trials, folds, seed):
-        fit = np.setdiff1d(np.arange(n_trials), held)
-        fold_candidates, fold_data = _fold_view(candidates, data, fit, held)
-        combiner = host.ensembler(ensembler, settings)  # a fresh one: nothing carries over between folds
-        predicted = combiner.combine(fold_candidates, fold_data).eval
-        for key, array in predicted.arrays().items():
-            pooled.setdefault(key, np.empty((n_trials, *array.shape[1:]), dtype=array.dtype))[held] = array
-        per_fold.append({"held_out_trials": [int(t) for t in ids[held]], **_chosen(combiner)})
-    return SplitRates(**pooled), per_fold
-
-
-def _cross_fitted_note(value: MetricValue, folds: int, seed: int) -> MetricValue:
-    import dataclasses
-
-    if value.value is None or "val" not in value.split.split("+"):
-        return value  # not computed, or scored on eval: the ensembler never saw those trials' targets
-    note = (
-        f"val rates cross-fitted: each of {folds} folds of val trials (seed {seed}) predicted by the "
-        "ensembler fitted on the other folds, pooled"
-    )
-    return dataclasses.replace(value, note=f"{value.note}; {note}" if value.note else note)
-
-
-def honest_metrics(
-    data: DatasetTensors, final: Predictions, cross_fitted_val: SplitRates, folds: int, seed: int
-) -> dict[str, MetricValue]:
-    """Every metric with the val rates cross-fitted, plus the in-sample val co-bps beside them."""
-    import dataclasses
-
-    import numpy as np
-
-    from harness.tasks.nlb.metrics import MetricValue, nlb_bits_per_spike, trial_ids
-
-    metrics = score(data, dataclasses.replace(final, val=cross_fitted_val))
-    metrics = {name: _cross_fitted_note(value, folds, seed) for name, value in metrics.items()}
-    in_sample = nlb_bits_per_spike(final.val.heldout, data.val.heldout)
-    ids = trial_ids(data.val)
-    metrics[IN_SAMPLE_METRIC] = MetricValue(
-        float(in_sample) if np.isfinite(in_sample) else None,
-        "val",
-        len(ids),
-        ids,
-        "in-sample: the ensembler fitted on these same val trials (optimistic; val_co_bps is the cross-fitted figure)",
-    )
-    return metrics
 
 
 def _joined(values: Sequence[str | None]) -> str | None:
@@ -228,7 +126,7 @@ def ensemble_runs(
     run_dir.mkdir(parents=True, exist_ok=True)
     saved = task.save_predictions(combined, run_dir / task.predictions_file)
     record = RunRecord.of_members(
-        host.manager,
+        host.plugin_versions,
         members,
         torch_version=None,
         task=task,
@@ -274,3 +172,33 @@ def select_members(
         and (model is None or record["model"] == model)
         and (objective is None or record["objective"] == objective)
     ]
+
+
+def rescored_metrics(host: Host, record: Mapping[str, Any], data: Any) -> dict[str, MetricValue]:
+    """An ensemble record's metrics scored again as :func:`ensemble_runs` scored them: its saved
+    (final-fit) predictions, with val figures cross-fitted again over its members' predictions
+    where its task cross-fits. Scoring the saved predictions alone would put in-sample val figures
+    (the ensembler fitted on those very val trials) where the record's are cross-fitted."""
+    from harness.store.records import find_record
+
+    spec = record["spec"]
+    members = []
+    for run_id in spec["members"]:
+        try:
+            members.append(find_record(run_id))
+        except BenchError:
+            raise BenchError(
+                f"ensemble {record['run_id']}: its member {run_id} is not in the results store, and its val "
+                "figures are cross-fitted over its members' predictions"
+            ) from None
+    check_members(members)
+    task = host.task_of(data)
+    settings = dict(spec.get("ensembler_config", {}))
+    cross_fit = spec.get("cross_fit") or {}
+    candidates = [task.load_predictions(predictions_path(member)) for member in members]
+    combined = task.load_predictions(predictions_path(record))
+    metrics, _, _ = task.ensemble_metrics(
+        host, record["ensembler"], settings, candidates, combined, data,
+        int(cross_fit.get("folds", CROSS_FIT_FOLDS)), int(cross_fit.get("seed", CROSS_FIT_SEED)),
+    )
+    return without_trained_on(metrics, members)

@@ -4,20 +4,23 @@ from __future__ import annotations
 
 import math
 import shutil
-from collections.abc import Mapping
-from dataclasses import asdict, replace
+from collections.abc import Callable, Mapping
+from dataclasses import asdict
 from typing import Any
 
 from harness.store.atomic import write_text
 from harness.run.checkpoints import load_checkpoint
 from harness.contracts import DirectFit
 from harness.errors import BenchError
-from harness.plugin.host import Host, merged_config
+from harness.plugin.host import Host, merged_config, resolve_objective
 from harness.store.record import RunRecord
-from harness.store.records import read_records
+from harness.store.records import jsonable, read_records
 from harness.run.context import RunContext, RunIdentity, choose_device, run_identity
 from harness.specs import RunSpec, dump_spec
-from harness.run.trainer import EpochCallback, TrainOutcome, fit_direct, seed_everything, train
+from harness.run.trainer import TrainOutcome, fit_direct, seed_everything, train
+
+#: Told after every epoch: the run (its plan names the selection metric), the epoch, its metrics.
+RunEpochCallback = Callable[[RunContext, int, dict[str, float]], None]
 
 
 def completed_record(run: str | RunIdentity) -> dict[str, Any] | None:
@@ -29,25 +32,12 @@ def completed_record(run: str | RunIdentity) -> dict[str, Any] | None:
     return next((record for record in records if record["run_id"] == run), None)
 
 
-def resolve_objective(host: Host, spec: RunSpec) -> RunSpec:
-    """The spec as it runs (and is named): closed-form baselines have no objective, others need
-    one: the given one, else the model's ``default_objective``."""
-    entry = host.registries.models.get(spec.model)
-    if entry.direct_fit:
-        return replace(spec, objective=None)
-    if spec.objective is None:
-        if not entry.default_objective:
-            raise BenchError(f"model '{spec.model}' is trained by gradient descent and needs an --objective")
-        return replace(spec, objective=entry.default_objective)
-    return spec
-
-
 def execute(
     host: Host,
     spec: RunSpec,
     *,
     rerun: bool = False,
-    on_epoch: EpochCallback | None = None,
+    on_epoch: RunEpochCallback | None = None,
     on_status: Any = None,
     search: Mapping[str, Any] | None = None,
 ) -> tuple[dict[str, Any], TrainOutcome | None]:
@@ -112,9 +102,10 @@ def execute(
                 )
             host.epoch_finished(run, epoch, metrics)
             if on_epoch is not None:
-                on_epoch(epoch, metrics)
+                on_epoch(run, epoch, metrics)
 
         plan = task.training_plan(data, shape, objective, spec.train, device, spec.seed)
+        run.plan = plan
         outcome = train(run, model, plan, spec.train, generator, epoch_done)
         if outcome.resumed_from_epoch is not None:
             say(f"resumed from epoch {outcome.resumed_from_epoch}")
@@ -127,20 +118,20 @@ def execute(
     predictions_file = task.save_predictions(predictions, run.run_dir / task.predictions_file)
 
     record = RunRecord.new(
-        host.manager,
+        host.plugin_versions,
         torch_version=torch.__version__,
         task=task,
         run_id=run.run_id,
         legacy_run_id=run.identity.legacy_run_id,
-        dataset={**task.dataset_record(data), "config": _jsonable(dataset_config)},
+        dataset={**task.dataset_record(data), "config": jsonable(dataset_config)},
         model=spec.model,
         objective=spec.objective,
         ensembler=None,
         hyperparameters={
-            "model": _jsonable(model_config),
-            "objective": _jsonable(objective_config),
+            "model": jsonable(model_config),
+            "objective": jsonable(objective_config),
             "train": asdict(spec.train) if objective is not None else {},
-            "chosen": _jsonable(outcome.chosen),
+            "chosen": jsonable(outcome.chosen),
         },
         seed=spec.seed,
         device=device,
@@ -150,7 +141,7 @@ def execute(
         epochs=outcome.epochs,
         stopped_because=outcome.stopped_because,
         history=[
-            {key: round(float(point[key]), 5) if math.isfinite(float(point[key])) else None for key in history_keys(point)}
+            {key: round(float(point[key]), 5) if math.isfinite(float(point[key])) else None for key in history_keys(point, run.plan.selection_metric)}
             for point in outcome.history
         ],
         metrics=metrics,
@@ -160,7 +151,7 @@ def execute(
             "predictions": str(predictions_file),
             "submission": None,
         },
-        spec=_jsonable(spec.to_dict()),
+        spec=jsonable(spec.to_dict()),
         search_trial=spec.search_trial,
         search=None if search is None else dict(search),
     )
@@ -170,29 +161,20 @@ def execute(
     return record, outcome
 
 
-#: What every history row keeps (``val_co_bps`` stands for the task's selection metric, e.g.
-#: ``val_correlation``, with its running best); a row also keeps the model's auxiliary loss terms
-#: (``aux_*``) and the sample-validation bps (``sv_bps``) when the run has them.
-HISTORY_KEYS = ("epoch", "train_loss", "val_co_bps", "best_val_co_bps", "val_loss", "elapsed")
+#: What every history row keeps; ``SELECTION`` stands for the plan's selection metric (NLB's
+#: ``val_co_bps``, the encoding task's ``val_correlation``), ``BEST`` for its running best
+#: (``best_<metric>``). A row also keeps the model's auxiliary loss terms (``aux_*``) and the
+#: sample-validation bps (``sv_bps``) when the run has them.
+SELECTION, BEST = "<selection>", "<best>"
+HISTORY_KEYS = ("epoch", "train_loss", SELECTION, BEST, "val_loss", "elapsed")
 
 
-def history_keys(point: dict[str, float]) -> list[str]:
+def history_keys(point: dict[str, float], selection: str) -> list[str]:
     """The keys of one epoch kept in the record: the fixed ones it has (val_loss is absent from
-    epochs trained before it was recorded, and from tasks without one), then the model's own
-    terms and sample validation. The selection metric is the key whose ``best_`` twin is there."""
-    selection = next((key for key in point if f"best_{key}" in point), "val_co_bps")
-    fixed = [{"val_co_bps": selection, "best_val_co_bps": f"best_{selection}"}.get(key, key) for key in HISTORY_KEYS]
+    epochs trained before it was recorded, and from tasks without one), with ``selection`` (the
+    plan's ``selection_metric``) and its ``best_`` twin, then the model's own terms and sample
+    validation."""
+    fixed = [{SELECTION: selection, BEST: f"best_{selection}"}.get(key, key) for key in HISTORY_KEYS]
     return [*(key for key in fixed if key in point), *(key for key in point if key.startswith("aux_") or key == "sv_bps")]
 
 
-def _jsonable(value: Any) -> Any:
-    """Configs as plain JSON types (tuples to lists, numpy scalars to numbers)."""
-    if isinstance(value, dict) or hasattr(value, "items"):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if hasattr(value, "item") and callable(value.item):
-        return value.item()
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    return str(value)

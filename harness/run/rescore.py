@@ -3,7 +3,8 @@
 Metrics read predictions and targets only, so a metric added to the uniform scorer after a run
 finished (few-shot co-bps, say) can be computed for it without the model. The record keeps its
 provenance and every value it had; only the missing metrics are added, and it is rewritten
-atomically through the one record writer.
+atomically through the one record writer. An ensemble's val figures are cross-fitted over its
+members' predictions (harness.run.ensembles), so it is rescored that way too, never in-sample.
 """
 
 from __future__ import annotations
@@ -25,7 +26,12 @@ def rescore(host: Host, record: dict[str, Any], store: str | Path | None = None)
         )
     data = host.recorded_dataset(record["dataset"], f"run {record['run_id']} was")
     task = host.task_of(data)
-    metrics = record_metrics(task.score(data, task.load_predictions(predictions_path(record))))
+    if record["ensembler"] is not None:
+        from harness.run.ensembles import rescored_metrics
+
+        metrics = record_metrics(rescored_metrics(host, record, data))
+    else:
+        metrics = record_metrics(task.score(data, task.load_predictions(predictions_path(record))))
     added = [name for name in metrics if name not in record["metrics"]]
     if added:
         write_record({**record, "metrics": {**record["metrics"], **{name: metrics[name] for name in added}}}, store)

@@ -117,12 +117,35 @@ def _construct(factory: Callable[[], Any], setting: Mapping[str, Any], source: s
         raise BenchError(f"{source}: {setting['name']}: {error}") from None
 
 
-def open_study(storage: Any, name: str, plan: SearchPlan, sampler: Any, pruner: Any) -> optuna.Study:
-    """Create or join the study; refuse to join one that searches something else."""
+def study_objective(task: Any) -> dict[str, str]:
+    """What a study of ``task``'s runs optimises: the task's validation metric, the way it improves,
+    and how messages name it (kept with the study, so its tables say it without the task)."""
+    metric = task.validation_metric
+    return {
+        "task": task.name,
+        "metric": metric,
+        "label": task.validation_label,
+        "direction": "maximize" if task.higher_is_better(metric) else "minimize",
+    }
+
+
+def objective_label(study: optuna.Study) -> str:
+    """How the study's trial values are named ("val co-bps"); "value" for a study that never said."""
+    return str(study.user_attrs.get("objective", {}).get("label", "value"))
+
+
+def open_study(storage: Any, name: str, plan: SearchPlan, sampler: Any, pruner: Any, task: Any = None) -> optuna.Study:
+    """Create or join the study; refuse to join one that searches something else. ``task`` (the
+    base dataset's) sets what it optimises and in which direction (default: maximize)."""
     import optuna
 
+    objective = study_objective(task) if task is not None else None
+    direction = objective["direction"] if objective else "maximize"
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # bench tune says what happens itself
-    study = optuna.create_study(storage=storage, study_name=name, direction="maximize", sampler=sampler, pruner=pruner, load_if_exists=True)
+    study = optuna.create_study(storage=storage, study_name=name, direction=direction, sampler=sampler, pruner=pruner, load_if_exists=True)
+    if study.direction.name.lower() != direction:
+        wanted = f"{objective['label']} of task {objective['task']}" if objective else "this search's value"
+        raise BenchError(f"study '{name}' was made to {study.direction.name.lower()} its trials' value, but {wanted} is to {direction}: give a new --study-name")
     digest = study.user_attrs.get("search_digest")
     if digest is None:
         study.set_user_attr("search", plan.describe())
@@ -134,4 +157,6 @@ def open_study(storage: Any, name: str, plan: SearchPlan, sampler: Any, pruner: 
             f"study '{name}' searches another space (digest {digest}, this search {plan.digest()}): "
             "its base spec, families, space or fixed values changed; give a new --study-name"
         )
+    if objective is not None and "objective" not in study.user_attrs:  # studies made before it was kept get it too
+        study.set_user_attr("objective", objective)
     return study

@@ -2,8 +2,10 @@
 
 Each trial samples a family and its parameters (:mod:`harness.search.space`), runs the spec
 they make through :func:`harness.run.execute.execute` (its own run id, record, checkpoints, resume)
-and reports the best val co-bps so far every epoch, through a ``bench_epoch_finished`` hook
-registered for the trial's duration, to Optuna's pruner. Where studies live, how they sample
+and reports the best of its plan's selection metric so far every epoch (``best_<metric>``), through a
+``bench_epoch_finished`` hook registered for the trial's duration, to Optuna's pruner. A trial's
+value is its record's validation metric, the one the run's task names (val co-bps for NLB, val
+single-trial correlation for video encoding), maximised or minimised as the task says. Where studies live, how they sample
 and prune: :mod:`harness.search.study`.
 
 A study holds ``--trials`` trial *slots*. Workers heartbeat while they run a trial; a worker
@@ -29,8 +31,9 @@ from harness.errors import BenchError
 from harness.run.context import run_identity
 from harness.plugin.host import Host
 from harness.search.space import SearchPlan
-from harness.search.study import DEFAULT_HEARTBEAT_SECONDS, MAX_RETRIES, STALE_AFTER_HEARTBEATS, make_sampler, storage_kind
+from harness.search.study import DEFAULT_HEARTBEAT_SECONDS, MAX_RETRIES, STALE_AFTER_HEARTBEATS, make_sampler, objective_label, storage_kind
 from harness.specs import RunSpec
+from harness.store.records import record_task
 
 if TYPE_CHECKING:
     import optuna
@@ -55,11 +58,13 @@ class SurplusTrial(BenchError):
 
 # -- one trial ---------------------------------------------------------------------------------
 class PruningReporter:
-    """A hook plugin registered on the run's plugin manager for one trial: reports the best val
-    co-bps so far each epoch and raises :class:`PrunedRun` when the pruner says stop."""
+    """A hook plugin registered on the run's plugin manager for one trial: reports the best of the
+    run's selection metric so far each epoch (``best_<plan.selection_metric>``) and raises
+    :class:`PrunedRun` when the pruner says stop. ``maximize`` is the study's direction."""
 
-    def __init__(self, trial: optuna.Trial):
+    def __init__(self, trial: optuna.Trial, maximize: bool = True):
         self.trial = trial
+        self.maximize = maximize
         self.last_epoch: int | None = None
         self.run_id: str | None = None
 
@@ -68,32 +73,44 @@ class PruningReporter:
         if self.run_id not in (None, run.run_id):
             return  # a K-fold trial is judged on its first fold's curve (later folds restart at epoch 0)
         self.run_id = run.run_id
-        value = float(metrics["best_val_co_bps"])
+        plan = run.plan
         self.last_epoch = epoch
+        if plan is None or plan.higher_is_better != self.maximize:
+            return  # a curve that improves the other way than the study's value would mislead the pruner
+        value = float(metrics[f"best_{plan.selection_metric}"])
         if not math.isfinite(value):
             return
         self.trial.report(value, epoch)
         if self.trial.should_prune():
-            raise PrunedRun(f"pruned at epoch {epoch + 1} (best val co-bps {value:.4f})")
+            raise PrunedRun(f"pruned at epoch {epoch + 1} (best {plan.selection_label} {value:.4f})")
 
 
-def trial_value(record: Mapping[str, Any]) -> float:
-    """What a trial maximises: the val co-bps of its run's best checkpoint."""
-    metric = record["metrics"].get("val_co_bps") or {}
+def trial_value(host: Host, record: Mapping[str, Any]) -> float:
+    """What a trial optimises: its run's validation metric (the record's task names it), scored on
+    the best checkpoint."""
+    task = host.task(record_task(record)["name"])
+    metric = record["metrics"].get(task.validation_metric) or {}
     if metric.get("value") is None:
-        raise BenchError(f"run {record['run_id']} has no val co-bps to maximise ({metric.get('note') or 'no val held-out spikes'})")
+        raise BenchError(f"run {record['run_id']} has no {task.validation_label} to optimise ({metric.get('note') or 'no val targets'})")
     return float(metric["value"])
+
+
+def search_task(host: Host, search: Any) -> Any:
+    """The task of the search's base dataset (loaded once: a dataset names its task), which says
+    what the study optimises and which way."""
+    data, _ = host.load_dataset(search.base.dataset, search.base.dataset_config)
+    return host.task_of(data)
 
 
 def evaluate_spec(
     host: Host, spec: RunSpec, search: Mapping[str, Any], say: Callable[[str], None] = lambda message: None
 ) -> tuple[float, list[dict[str, Any]]]:
-    """Run one trial's spec; returns the value the study maximises and the records behind it
+    """Run one trial's spec; returns the value the study optimises and the records behind it
     (the scored record first).
 
     The one place a trial is scored: a spec with ``folds: K`` runs its K fold runs (each
-    recorded with the trial) and scores the pooled val co-bps of their cross-validated record,
-    every labelled trial judged by the fold model that held it out, instead of one split's 15.
+    recorded with the trial) and scores the pooled validation metric of their cross-validated
+    record, every labelled trial judged by the fold model that held it out, instead of one split's.
     """
     from harness.run.execute import execute
 
@@ -102,12 +119,12 @@ def evaluate_spec(
 
     if not spec.folds:
         record = run(spec)
-        return trial_value(record), [record]
+        return trial_value(host, record), [record]
     from harness.run.crossval import cross_validate, cross_validation_spec
 
     members: list[dict[str, Any]] = []
     pooled = cross_validate(host, cross_validation_spec(spec), run_fold=lambda one: members.append(run(one)) or members[-1])
-    return trial_value(pooled), [pooled, *members]
+    return trial_value(host, pooled), [pooled, *members]
 
 
 def one_line(error: BaseException) -> str:
@@ -250,7 +267,7 @@ class Worker:
             trial.set_user_attr("surplus", True)
             trial.set_user_attr("fail_reason", f"not run: another worker took the study's last slot (of {self.budgets.trials}) at the same moment")
             raise SurplusTrial(trial.user_attrs["fail_reason"])
-        reporter = PruningReporter(trial)
+        reporter = PruningReporter(trial, maximize=self.study.direction.name == "MAXIMIZE")
         try:
             family, values = self.plan.sample(trial)
             trial.set_user_attr("family", family.label)
@@ -290,7 +307,7 @@ class Worker:
         family = trial.user_attrs.get("family", "") + (" (baseline)" if trial.user_attrs.get("baseline") else "")
         state = trial.state.name
         if state == "COMPLETE":
-            return f"{head} {family}: val co-bps {trial.value:.4f} after {trial.user_attrs.get('epochs', '?')} epochs"
+            return f"{head} {family}: {objective_label(self.study)} {trial.value:.4f} after {trial.user_attrs.get('epochs', '?')} epochs"
         if state == "PRUNED":
             return f"{head} {family}: pruned at epoch {trial.user_attrs.get('pruned_at_epoch', '?')}"
         return f"{head} {family}: failed: {trial.user_attrs.get('fail_reason', 'see the log')}"
@@ -307,19 +324,19 @@ def fail_reason(trial: Any, trials: Sequence[Any]) -> str:
 
 
 def ranked_trials(study: optuna.Study) -> list[Any]:
-    """Complete trials, best value first."""
+    """Complete trials, best value first (highest or lowest, as the study's direction says)."""
+    sign = -1.0 if study.direction.name == "MAXIMIZE" else 1.0
     complete = [t for t in study.get_trials(deepcopy=False) if t.state.name == "COMPLETE"]
-    return sorted(complete, key=lambda t: (-t.value, t.number))
+    return sorted(complete, key=lambda t: (sign * t.value, t.number))
 
 
 def ensemble_top(host: Host, study: optuna.Study, size: int | str, ensembler: str = "mean", say: Callable[[str], None] = lambda m: None) -> dict[str, Any]:
-    """AE Studio's ensemble: the study's top-N runs by val co-bps through an ensembler plugin.
-    ``size="auto"`` tries N = 2 .. (up to 10) and keeps the N whose ensemble scores best on val
-    (chosen and scored on the same val trials: optimistic, like the members' own val scores)."""
+    """AE Studio's ensemble: the study's top-N runs by their validation metric through an ensembler
+    plugin. ``size="auto"`` tries N = 2 .. (up to 10) and keeps the N whose ensemble scores best
+    on val through the task (:meth:`harness.contracts.Task.validation_score`; chosen and scored on
+    the same val trials: optimistic, like the members' own val scores)."""
     from harness.run.ensembles import ensemble_runs
-    from harness.tasks.nlb.metrics import nlb_bits_per_spike
     from harness.store.records import find_record, predictions_path
-    from harness.tasks.nlb.submission import load_predictions
 
     ranked = [t for t in ranked_trials(study) if "run_id" in t.user_attrs]
     limit = min(len(ranked), 10 if size == "auto" else int(size))
@@ -327,14 +344,18 @@ def ensemble_top(host: Host, study: optuna.Study, size: int | str, ensembler: st
         raise BenchError(f"--ensemble {size}: study '{study.study_name}' has {len(ranked)} complete trial(s); an ensemble needs at least two")
     members = [find_record(t.user_attrs["run_id"]) for t in ranked[:limit]]
     if size == "auto":
+        task = host.task(record_task(members[0])["name"])
         data = host.recorded_dataset(members[0]["dataset"], "the trials were")
-        if data.val.heldout is None:
-            raise BenchError(f"--ensemble auto chooses N on val, but '{data.name}' has no val held-out spikes; give N")
-        candidates = [load_predictions(predictions_path(record)) for record in members]
-        combiner = host.ensembler(ensembler, {})
-        scores = {n: nlb_bits_per_spike(combiner.combine(candidates[:n], data).val.heldout, data.val.heldout) for n in range(2, limit + 1)}
-        best = max(scores, key=lambda n: (scores[n], -n))
-        say("ensemble val co-bps by N: " + ", ".join(f"{n}: {value:.4f}" for n, value in scores.items()) + f"; N = {best}")
+        candidates = [task.load_predictions(predictions_path(record)) for record in members]
+        combiner = host.ensembler(ensembler, {}, task=task.name)
+        scores = {n: task.validation_score(data, combiner.combine(candidates[:n], data)) for n in range(2, limit + 1)}
+        known = {n: value for n, value in scores.items() if value is not None}
+        if not known:
+            raise BenchError(f"--ensemble auto chooses N by {task.validation_label}, but '{data.name}' has no val targets to score it on; give N")
+        sign = 1.0 if task.higher_is_better(task.validation_metric) else -1.0
+        best = max(known, key=lambda n: (sign * known[n], -n))
+        shown = ", ".join(f"{n}: {'-' if value is None else f'{value:.4f}'}" for n, value in scores.items())
+        say(f"ensemble {task.validation_label} by N: {shown}; N = {best}")
         members = members[:best]
     # its row says what it is: the study's top N, not any ensemble of these runs
     return ensemble_runs(host, members, ensembler, label=f"{ensembler} of top {len(members)} ({study.study_name})")

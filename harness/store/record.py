@@ -27,15 +27,18 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from harness.store.records import (
+from harness.store.atomic import write_text
+from harness.store.home import results_dir
+from harness.store.schema import (
     RECORD_SCHEMA,
     RECORD_SCHEMA_VERSION,
     RecordError,
+    canonical_json,
     record_header,
     record_metrics,
     record_problems,
     task_entry,
-    write_record,
+    validate_record,
 )
 
 #: Keys that a record may leave out; ``to_dict`` leaves them out when they are None.
@@ -103,12 +106,12 @@ class RunRecord:
 
     # -- building -----------------------------------------------------------------------------
     @classmethod
-    def new(cls, manager: Any, *, torch_version: str | None, task: Any, **parts: Any) -> RunRecord:
+    def new(cls, plugin_versions: Mapping[str, str], *, torch_version: str | None, task: Any, **parts: Any) -> RunRecord:
         """A record made now, in the newest schema version: its creation time, the software it
         ran on (harness, Python, torch, every loaded plugin distribution), the task it posed
         (a :class:`harness.contracts.Task`) and ``parts``, the fields that differ per run.
         Metric values may be :class:`~harness.contracts.MetricValue` objects."""
-        header = record_header(manager, torch_version)
+        header = record_header(plugin_versions, torch_version)
         metrics = parts.pop("metrics")
         if any(hasattr(value, "to_dict") for value in metrics.values()):
             metrics = record_metrics(metrics)
@@ -116,7 +119,7 @@ class RunRecord:
         return cls(created=header["created"], versions=header["versions"], task=task_part, metrics=dict(metrics), **parts)
 
     @classmethod
-    def of_members(cls, manager: Any, members: Sequence[Mapping[str, Any]], *, torch_version: str | None, task: Any, **parts: Any) -> RunRecord:
+    def of_members(cls, plugin_versions: Mapping[str, str], members: Sequence[Mapping[str, Any]], *, torch_version: str | None, task: Any, **parts: Any) -> RunRecord:
         """A record that combines finished runs (``members``, their records): a pooled K-fold
         record or an ensemble. It takes the members' dataset, sums their parameters and
         training time (the compute the result stands for) and joins their devices."""
@@ -127,7 +130,7 @@ class RunRecord:
             "n_parameters": int(sum(record["n_parameters"] for record in members)),
             "wall_seconds": round(float(sum(record["wall_seconds"] for record in members)), 3),
         }
-        return cls.new(manager, torch_version=torch_version, task=task, **{**derived, **parts})
+        return cls.new(plugin_versions, torch_version=torch_version, task=task, **{**derived, **parts})
 
     # -- reading and writing ------------------------------------------------------------------
     @classmethod
@@ -163,3 +166,16 @@ class RunRecord:
         """Write the record atomically to ``<store>/<run_id>.json`` (default: the results store)."""
         return write_record(self.to_dict(), store)
 
+
+def store_folder(store: str | Path | None) -> Path:
+    return Path(store) if store is not None else results_dir()
+
+
+def write_record(record: Any, store: str | Path | None = None) -> Path:
+    """Validate ``record`` (a :class:`~harness.store.record.RunRecord`, or its ``to_dict``) and
+    write it atomically to ``<store>/<run_id>.json``."""
+    record = record.to_dict() if hasattr(record, "to_dict") else dict(record)
+    validate_record(record)
+    path = store_folder(store) / f"{record['run_id']}.json"
+    write_text(path, canonical_json(record))
+    return path

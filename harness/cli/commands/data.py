@@ -12,7 +12,7 @@ from rich.table import Table
 
 from harness import hookimpl
 from harness.cli.console import make_console
-from harness.cli.registry import CommandRegistry
+from harness.plugin.commands import CommandRegistry
 from harness.cli.state import cli_state
 from harness.contracts import DatasetTensors, Predictions, SplitRates
 from harness.plugin.registry import DatasetEntry, Entry
@@ -165,10 +165,8 @@ def info_command(
         console.print(f"note: {note}")
     oracle = true_rate_predictions(data)
     if oracle is not None:
-        from harness.tasks.nlb.metrics import score
-
         printed = set()
-        for metric, value in score(data, oracle).items():
+        for metric, value in host.task_of(data).score(data, oracle).items():
             label = metric if metric.startswith("oracle") else f"oracle {metric}"
             if value.value is not None and label not in printed:  # "oracle co-bps" is scored under both names
                 printed.add(label)

@@ -8,7 +8,7 @@ import typer
 
 from harness import hookimpl
 from harness.cli.options import DatasetOption
-from harness.cli.registry import CommandRegistry
+from harness.plugin.commands import CommandRegistry
 from harness.cli.state import cli_state
 from harness.cli.commands.results import StoreOption
 from harness.errors import BenchError
@@ -35,14 +35,15 @@ def ensemble_command(
     model: Annotated[Optional[str], typer.Option("--model", "-m", help="Only runs of this model.")] = None,
     objective: Annotated[Optional[str], typer.Option("--objective", help="Only runs trained with this objective.")] = None,
     assignments: Annotated[Optional[list[str]], typer.Option("--set", help="An ensembler setting, e.g. --set top=3 (repeatable).")] = None,
-    folds: Annotated[int, typer.Option("--folds", help="Cross-fit its val scores over this many folds of val trials.")] = 5,
+    folds: Annotated[int, typer.Option("--folds", help="Cross-fit its val scores over this many folds of val trials (where its task cross-fits).")] = 5,
     store: StoreOption = None,
 ) -> None:
     """Combine finished runs into an ensemble; it is scored and recorded like a run (bench leaderboard shows it).
 
-    Its val metrics are cross-fitted (the ensembler fitted on the other folds of val trials
-    predicts each fold); the in-sample val co-bps is recorded beside them. The predictions kept
-    for bench submit come from one fit on all val trials.
+    Its task scores it: NLB co-smoothing cross-fits its val metrics (the ensembler fitted on the
+    other folds of val trials predicts each fold) and records the in-sample val co-bps beside
+    them; video encoding's ensemblers fit nothing on val, so it is scored as any run. The
+    predictions kept for bench submit come from one fit on all val trials.
     """
     from harness.cli.commands.run import print_record
     from harness.run.ensembles import ensemble_runs, select_members

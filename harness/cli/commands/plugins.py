@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from harness import hookimpl
-from harness.cli.registry import CommandRegistry
+from harness.plugin.commands import CommandRegistry
 from harness.cli.state import cli_state
 from harness.plugin.manager import load_report
 from harness.plugin.registry import KINDS

@@ -15,8 +15,9 @@ from rich.console import Console
 from rich.table import Table
 
 from harness import hookimpl
-from harness.cli.registry import CommandRegistry
+from harness.plugin.commands import CommandRegistry
 from harness.cli.state import cli_state
+from harness.contracts import COSMOOTHING_TASK
 
 console = Console(highlight=False, width=160)
 
@@ -60,14 +61,6 @@ def _variant(record: dict) -> str:
     return label if label.startswith(ensembler) else f"{label} ({ensembler})"
 
 
-def _duration(seconds: float) -> str:
-    if seconds < 100:
-        return f"{seconds:.1f} s"
-    if seconds < 6000:
-        return f"{seconds / 60:.1f} min"
-    return f"{seconds / 3600:.1f} h"
-
-
 def results_command(
     store: StoreOption = None,
     dataset: Annotated[Optional[str], typer.Option("--dataset", "-d", help="Only runs on this dataset.")] = None,
@@ -79,6 +72,7 @@ def results_command(
     named by the task's metrics. Run ids are shown whole (bench compare and bench report take them)."""
     from harness.cli.console import make_console
     from harness.store.home import results_dir
+    from harness.leaderboard.board import format_seconds
     from harness.store.records import read_records, record_task
 
     console = make_console(wide=wide)
@@ -109,7 +103,7 @@ def results_command(
         table.add_column("label / ensembler", overflow="fold", min_width=min(max(len(_variant(r)) for r in group), 12), max_width=None if wide else 14)
         metrics = [primary, validation] if wide else [primary]  # the validation metric on request
         with_split = [_metric_column(table, group, metric) for metric in metrics]
-        table.add_column("train time", justify="right", min_width=max(len(_duration(r["wall_seconds"])) for r in group))
+        table.add_column("train time", justify="right", min_width=max(len(format_seconds(r["wall_seconds"])) for r in group))
         for record in group:
             details = []
             if wide:
@@ -119,7 +113,7 @@ def results_command(
                 *details,
                 _variant(record),
                 *(_value(record, metric, split) for metric, split in zip(metrics, with_split)),
-                _duration(record["wall_seconds"]),
+                format_seconds(record["wall_seconds"]),
             )
         console.print(table)
 
@@ -146,7 +140,7 @@ def leaderboard_command(
 def submit_command(
     ctx: typer.Context,
     run_id: Annotated[str, typer.Argument(help="A run id (or a unique prefix), or 'latest'.")] = "latest",
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Submission file (default: <run id>-submission.h5).")] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Submission file or folder (default: <run id>-submission, with the task's suffix: .h5 for NLB).")] = None,
     store: StoreOption = None,
 ) -> None:
     """Write a run's predictions in its task's submission layout: an NLB/EvalAI h5 file for NLB
@@ -167,20 +161,24 @@ def submit_command(
 
 
 def score_command(
-    submission: Annotated[Path, typer.Argument(help="A submission h5 (bench submit writes one).")],
-    target: Annotated[Path, typer.Argument(help="An NLB eval-target h5 (at least eval_spikes_heldout).")],
+    ctx: typer.Context,
+    submission: Annotated[Path, typer.Argument(help="A submission file (bench submit writes one).")],
+    target: Annotated[Path, typer.Argument(help="A target file of the task (NLB: an eval-target h5 with at least eval_spikes_heldout).")],
+    task_name: Annotated[str, typer.Option("--task", help="The task whose submission layout the file has.")] = COSMOOTHING_TASK,
 ) -> None:
-    """Score a submission file against a target file with nlb_tools."""
-    from harness.tasks.nlb.metrics import HIGHER_IS_BETTER
-    from harness.tasks.nlb.submission import score_submission
+    """Score a submission file against a target file, as its task does (NLB: with nlb_tools)."""
+    from harness.errors import BenchError
 
-    scores = score_submission(submission, target)
+    task = cli_state(ctx).host.task(task_name)
+    scores = task.score_submission(submission, target)
+    if scores is None:
+        raise BenchError(f"bench score: task {task.name} scores no submission files")
     table = Table(title=f"{submission.name} against {target.name}")
     for column in ("dataset", "metric", "value"):
         table.add_column(column, justify="right" if column == "value" else "left")
     for group, metrics in scores.items():
         for metric, value in metrics.items():
-            arrow = "↑" if HIGHER_IS_BETTER.get(metric, True) else "↓"
+            arrow = "↑" if task.higher_is_better(metric) else "↓"
             table.add_row(group, f"{metric} {arrow}", f"{value:.4f}")
     console.print(table)
 

@@ -14,7 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from harness import hookimpl
-from harness.cli.registry import CommandRegistry
+from harness.plugin.commands import CommandRegistry
 from harness.cli.state import cli_state
 from harness.cli.commands.results import StoreOption
 from harness.errors import BenchError
@@ -27,19 +27,22 @@ RunArgument = Annotated[str, typer.Argument(help="A run id (or a unique prefix),
 def report_command(
     ctx: typer.Context,
     run_id: RunArgument = "latest",
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Where to write the PNG (default: report.png in the run dir).")] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Where to write the PNG (default: the task's report figure in the run dir).")] = None,
     store: StoreOption = None,
 ) -> None:
-    """Draw a run's report: rasters against predicted rates, PSTHs, per-unit co-bps, the val curve."""
+    """Draw a run's report, where its task draws one (NLB co-smoothing: rasters against predicted
+    rates, PSTHs, per-unit co-bps, the val curve)."""
     from harness.store.atomic import write_bytes
-    from harness.tasks.nlb.report import REPORT_FIGURE, render_report
-    from harness.store.records import find_record, predictions_path
+    from harness.store.records import find_record, predictions_path, record_task
 
     host = cli_state(ctx).host
     record = find_record(run_id, store)
+    task = host.task(record_task(record)["name"])
+    if task.report_figure is None:
+        raise BenchError(f"bench report: task {task.name} draws no report figure")
     data = host.recorded_dataset(record["dataset"], f"run {record['run_id']} was")
-    figure = render_report(record, data, host.task_of(data).load_predictions(predictions_path(record)))
-    path = output if output is not None else Path(record["paths"]["run_dir"]) / REPORT_FIGURE
+    figure = task.render_report(record, data, task.load_predictions(predictions_path(record)))
+    path = output if output is not None else Path(record["paths"]["run_dir"]) / task.report_figure
     write_bytes(path, figure)
     console.print(f"wrote {path} ({len(figure) // 1024} KiB); bench leaderboard shows it on the run's page")
 

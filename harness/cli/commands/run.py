@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
@@ -12,12 +11,13 @@ from rich.table import Table
 
 from harness import hookimpl
 from harness.cli.options import DeviceOption, SeedOption, SpecOption
-from harness.cli.registry import CommandRegistry
+from harness.plugin.commands import CommandRegistry
 from harness.cli.state import cli_state
 from harness.specs import DEFAULT_DATASET, DEFAULT_MODEL, DEFAULT_OBJECTIVE, RunSpec, load_spec, parse_assignments
 
 if TYPE_CHECKING:
     from harness.plugin.host import Host
+    from harness.run.context import RunContext
 
 console = Console(highlight=False)
 
@@ -59,7 +59,8 @@ def run_command(
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show the live progress bar.")] = True,
 ) -> None:
     """Train and score a model; an interrupted run resumes when started again with the same settings."""
-    from harness.run.execute import execute, resolve_objective
+    from harness.plugin.host import resolve_objective
+    from harness.run.execute import execute
 
     host = cli_state(ctx).host
     if spec_file is not None:
@@ -124,7 +125,7 @@ def run_command(
         validation = record_task(record)["validation_metric"]
         metric = record["metrics"].get(validation, {})
         value = metric.get("value")
-        label = "val co-bps" if validation == "val_co_bps" else validation
+        label = host.task(record_task(record)["name"]).validation_label
         console.print(f"fold {one.fold}: {label} {'n/a' if value is None else f'{value:.4f}'} on its own {metric.get('n_trials', 0)} trials")
         return record
 
@@ -135,7 +136,7 @@ def check_settings(host: Host, spec: RunSpec) -> None:
     """Refuse a config key the dataset, model or objective does not have (one line naming it and
     the known ones) without loading anything: the registry entries' defaults say what exists."""
     from harness.plugin.host import merged_config
-    from harness.run.execute import resolve_objective
+    from harness.plugin.host import resolve_objective
 
     host.resolve_dataset(spec.dataset, spec.dataset_config)
     spec = resolve_objective(host, spec)
@@ -207,13 +208,9 @@ def record_task_primary(record: dict) -> str:
     return record_task(record)["primary_metric"]
 
 
-def selection_metric(metrics: dict[str, float]) -> str:
-    """The metric a run selects checkpoints by: the one the trainer logs a ``best_`` twin of."""
-    return next((key for key in metrics if f"best_{key}" in metrics), "val_co_bps")
-
-
 class _LiveProgress:
-    """A rich progress bar with the live loss and the validation metric (val co-bps for NLB)."""
+    """A rich progress bar with the live loss and the metric the run's plan selects by (val
+    co-bps for NLB, val correlation for encoding)."""
 
     def __init__(self, spec: RunSpec, enabled: bool):
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -228,7 +225,7 @@ class _LiveProgress:
             console=console,
             disable=not enabled,
         )
-        self.task = self.progress.add_task(f"{spec.model}/{spec.objective}", total=spec.train.epochs, loss="-", metric="val co-bps", bps="-", best="-")
+        self.task = self.progress.add_task(f"{spec.model}/{spec.objective}", total=spec.train.epochs, loss="-", metric="val", bps="-", best="-")
 
     def __enter__(self) -> _LiveProgress:
         self.progress.__enter__()
@@ -237,14 +234,14 @@ class _LiveProgress:
     def __exit__(self, *exc) -> None:
         self.progress.__exit__(*exc)
 
-    def update(self, epoch: int, metrics: dict[str, float]) -> None:
-        selection = selection_metric(metrics)
+    def update(self, run: RunContext, epoch: int, metrics: dict[str, float]) -> None:
+        selection = run.plan.selection_metric
         self.progress.update(
             self.task,
             total=metrics.get("epochs_planned"),
             completed=epoch + 1,
             loss=f"{metrics['train_loss']:.4f}",
-            metric="val co-bps" if selection == "val_co_bps" else selection.replace("_", " "),
+            metric=run.plan.selection_label,
             bps=f"{metrics[selection]:.4f}",
             best=f"{metrics[f'best_{selection}']:.4f}",
         )

@@ -16,7 +16,7 @@ from rich.table import Table
 
 from harness import hookimpl
 from harness.cli.options import DatasetOption, DeviceOption, SeedOption
-from harness.cli.registry import CommandRegistry
+from harness.plugin.commands import CommandRegistry
 from harness.cli.state import cli_state
 from harness.errors import BenchError, SpecError
 from harness.plugin.host import Host
@@ -32,7 +32,7 @@ def tune_command(
     objectives: Annotated[Optional[list[str]], typer.Option("--objective", help="An objective to search (repeatable).")] = None,
     seed: SeedOption = None,
     device: DeviceOption = None,
-    folds: Annotated[Optional[int], typer.Option("--folds", help="Score each trial by K-fold cross-validation (its pooled val co-bps), as bench run --folds K.")] = None,
+    folds: Annotated[Optional[int], typer.Option("--folds", help="Score each trial by K-fold cross-validation (its pooled validation metric), as bench run --folds K.")] = None,
     fixed: Annotated[Optional[list[str]], typer.Option("--set", help="Fix a parameter instead of sampling it, e.g. --set train.steps=2000 --set ndt.depth=2.")] = None,
     trials: Annotated[Optional[int], typer.Option("--trials", "-n", help="Trials in the study (all workers together).")] = None,
     max_minutes: Annotated[Optional[float], typer.Option("--max-minutes", help="Wall-clock budget of this worker's part of the study.")] = None,
@@ -50,8 +50,8 @@ def tune_command(
     baseline: Annotated[Optional[bool], typer.Option("--baseline/--no-baseline", help="Start a new study with the configuration as it stands (the plugins' defaults) as its first trial.")] = None,
 ) -> None:
     """Search hyperparameters with Optuna: each trial is a bench run (recorded, resumable); run it again, or on more machines with --storage, to continue or share the study."""
-    from harness.search.worker import Budgets, Worker, ensemble_top
-    from harness.search.study import default_storage_url, make_pruner, make_sampler, open_storage, open_study
+    from harness.search.study import default_storage_url, make_pruner, make_sampler, objective_label, open_storage, open_study
+    from harness.search.worker import Budgets, Worker, ensemble_top, search_task
     from harness.search.space import build_plan
 
     host = cli_state(ctx).host
@@ -63,12 +63,14 @@ def tune_command(
         baseline=baseline,
     )
     plan = build_plan(host, search)
+    task = search_task(host, search)  # what the study optimises, and which way
     name = study_name or search.study or default_study_name(search, spec_file)
     url = storage or default_storage_url()
-    study = open_study(open_storage(url, heartbeat), name, plan, make_sampler(search.sampler, source=search.source), make_pruner(search.pruner, source=search.source))
+    study = open_study(open_storage(url, heartbeat), name, plan, make_sampler(search.sampler, source=search.source), make_pruner(search.pruner, source=search.source), task=task)
     console.print(
         f"study [bold]{escape(name)}[/] ({url.split(':', 1)[0]}): {search.trials} trials of "
-        f"{', '.join(f.label for f in search.families)} on {search.base.dataset}, sampler {search.sampler['name']}, pruner {search.pruner['name']}"
+        f"{', '.join(f.label for f in search.families)} on {search.base.dataset}, sampler {search.sampler['name']}, pruner {search.pruner['name']}, "
+        f"{study.direction.name.lower()} {objective_label(study)}"
     )
     worker = Worker(host, plan, study, Budgets(search.trials, search.max_minutes, search.trial_max_minutes), storage_url=url, heartbeat_seconds=heartbeat, say=lambda m: console.print(escape(m)))
     report = worker.run()
@@ -153,6 +155,7 @@ def default_study_name(search, spec_file: Path | None) -> str:
 
 def print_study(study, top: int) -> None:
     """Counts by state, the best trials, and why trials failed."""
+    from harness.search.study import objective_label
     from harness.search.worker import fail_reason, ranked_trials, slot_of
 
     trials = study.get_trials(deepcopy=False)
@@ -161,8 +164,9 @@ def print_study(study, top: int) -> None:
     console.print(f"study {escape(study.study_name)}: {len(states)} trials ({counts or 'none yet'})")
     ranked = ranked_trials(study)[:top]
     if ranked:
-        table = Table(title=f"best trials of {study.study_name} (val co-bps of each run's best checkpoint)", title_justify="left")
-        for column in ("rank", "trial", "family", "val co-bps", "epochs", "parameters", "run id"):
+        label = objective_label(study)
+        table = Table(title=f"best trials of {study.study_name} ({label} of each run's best checkpoint)", title_justify="left")
+        for column in ("rank", "trial", "family", label, "epochs", "parameters", "run id"):
             table.add_column(column)
         for rank, trial in enumerate(ranked, 1):
             params = ", ".join(f"{name}={_short(value)}" for name, value in trial.params.items() if name != "family")
@@ -186,6 +190,7 @@ def write_best_spec(study, path: Path) -> None:
     labelled "tuned" so that its runs get a leaderboard row of their own."""
     from harness.store.atomic import write_text
     from harness.store.records import find_record
+    from harness.search.study import objective_label
     from harness.search.worker import ranked_trials
     from harness.specs import dump_spec, spec_from_mapping
 
@@ -195,7 +200,7 @@ def write_best_spec(study, path: Path) -> None:
     best = ranked[0]
     record = find_record(best.user_attrs["run_id"])
     spec = spec_from_mapping({**record["spec"], "search_trial": None, "device": None, "label": "tuned"}, source=record["run_id"])
-    header = f"# The best trial ({best.number}, val co-bps {best.value:.4f}) of bench tune study '{study.study_name}', run {record['run_id']}.\n"
+    header = f"# The best trial ({best.number}, {objective_label(study)} {best.value:.4f}) of bench tune study '{study.study_name}', run {record['run_id']}.\n"
     write_text(path, header + dump_spec(spec))
     console.print(f"wrote {path}: the best trial's run spec (bench run --spec {path} --seed N)")
 

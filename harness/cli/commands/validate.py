@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 
 from harness import hookimpl
-from harness.cli.registry import CommandRegistry
+from harness.plugin.commands import CommandRegistry
 from harness.cli.state import cli_state
 from harness.errors import BenchError, SpecError
 from harness.plugin.host import Host

@@ -32,6 +32,7 @@ class EncodingTask:
     name = ENCODING_TASK
     primary_metric = "single-trial correlation"
     validation_metric = "val_correlation"
+    validation_label = "val correlation"
     predictions_file = "predictions.npz"
     submission_suffix = ""  # a folder, one file per mouse
     model_contract = EncodingModel
@@ -63,8 +64,8 @@ class EncodingTask:
         )
 
     def dataset_record(self, data: EncodingData) -> dict[str, Any]:
-        # frames play the part of bins: their length in ms, rounded
-        return {"name": data.name, "checksum": data.checksum, "bin_size_ms": int(round(1000 / data.frame_rate_hz)), "source": data.source}
+        # no bin size: frames are not bins (the frame rate is part of the dataset's config and checksum)
+        return {"name": data.name, "checksum": data.checksum, "source": data.source}
 
     def model_shape(self, data: EncodingData, model_config: Mapping[str, Any], objective: Any):
         from harness.tasks.encoding.train import check_window, predict_stride_of, window_of
@@ -117,6 +118,21 @@ class EncodingTask:
             finite = value is not None and bool(np.isfinite(value))
             values[name] = MetricValue(float(value) if finite else None, split, len(trials), trials, note, higher_is_better="loss" not in name)
         return values
+
+    def validation_score(self, data: EncodingData, predictions: EncodingPredictions) -> float | None:
+        """The single-trial correlation on val (the record's ``val_correlation``)."""
+        from harness.tasks.encoding.metrics import score_encoding
+
+        if any(mouse.val.responses is None or not mouse.val.n_trials for mouse in data.mice):
+            return None
+        value = score_encoding(data, predictions, "val")["single-trial correlation"]
+        return float(value) if value is not None and np.isfinite(value) else None
+
+    def render_report(self, record, data: EncodingData, predictions: EncodingPredictions) -> bytes:
+        raise BenchError(f"task {self.name} draws no report figure")
+
+    def score_submission(self, submission, target) -> None:
+        return None  # the competition scored its own held-back responses; there is no target file to score against
 
     def save_predictions(self, predictions: EncodingPredictions, path) -> Path:
         from harness.tasks.encoding.io import save_predictions

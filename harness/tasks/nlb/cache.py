@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -74,7 +74,3 @@ def cached(dataset: str, key: str, build: Callable[[], DatasetTensors]) -> Datas
     data = build()
     save_tensors(data, path)
     return data
-
-
-def config_key(config: Mapping[str, Any], source_checksum: str) -> str:
-    return cache_key(source_checksum, dict(config))

@@ -144,7 +144,7 @@ def fewshot_bps(
     Arrays are (R, T, units): predicted held-in rates (features) and held-out spike counts
     (targets) of the trials to draw from, then of the trials to score on.
     """
-    from harness.tasks.nlb.metrics import nlb_bits_per_spike
+    from harness.tasks.nlb.bits import nlb_bits_per_spike
 
     n_fit = fit_rates_heldin.shape[0]
     if k > n_fit:

@@ -1,7 +1,8 @@
 """Uniform scoring of predicted rates: NLB'21 metrics through nlb_tools, plus what it lacks.
 
 Every NLB number (co-bps, fp-bps, vel R2, psth R2, tp corr) is computed by
-``nlb_tools.evaluation`` itself, through the adapter functions ``nlb_*`` below; this module only
+``nlb_tools.evaluation`` itself, through the adapter functions ``nlb_*`` below (bits per spike in
+harness.tasks.nlb.bits, which few-shot co-bps shares); this module only
 decides which trials and arrays they see. Our own code covers what nlb_tools has no notion of:
 rate R2 and oracle co-bps where a dataset has ground-truth rates, bits per spike under masks, and
 few-shot co-bps (harness.tasks.nlb.fewshot).
@@ -17,15 +18,14 @@ Torch-free: nlb_tools (and through it sklearn and scipy) is imported on first us
 from __future__ import annotations
 
 import re
-import warnings
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 
 from harness.contracts import DatasetTensors, MetricValue, Predictions, Split, SplitRates
 from harness.errors import BenchError
+from harness.tasks.nlb.bits import nlb_bits_per_spike
 from harness.tasks.nlb.fewshot import FEWSHOT_K
 from harness.tasks.nlb.fewshot import metric_name as fewshot_metric_name
 
@@ -69,16 +69,6 @@ def _nlb():
 def nlb_evaluate(target: Mapping[str, Any], submission: Mapping[str, Any]) -> list[dict[str, dict[str, float]]]:
     """nlb's own ``evaluate`` on in-memory ``{group: {array name: array}}`` mappings."""
     return _nlb().evaluate(target, submission)
-
-
-def nlb_bits_per_spike(rates: np.ndarray, spikes: np.ndarray) -> float:
-    """nlb's bits per spike; NaN spikes are not scored. Copies, because nlb edits rates in place."""
-    rates = np.array(rates, dtype=np.float64)
-    spikes = np.array(spikes, dtype=np.float64)
-    with warnings.catch_warnings():
-        # A unit whose entries are all unscored has a NaN null rate; nlb drops those entries anyway.
-        warnings.filterwarnings("ignore", "Mean of empty slice", RuntimeWarning)
-        return float(_nlb().bits_per_spike(rates, spikes))
 
 
 def nlb_velocity_r2(

@@ -26,6 +26,7 @@ class CoSmoothingTask:
     name = COSMOOTHING_TASK
     primary_metric = "co-bps"
     validation_metric = "val_co_bps"
+    validation_label = "val co-bps"
     predictions_file = "predictions.h5"
     submission_suffix = ".h5"
     model_contract = RateModel
@@ -115,6 +116,28 @@ class CoSmoothingTask:
 
         return score(data, predictions)
 
+    def validation_score(self, data: DatasetTensors, predictions: Predictions) -> float | None:
+        """nlb_tools bits per spike of the val held-out units (the record's ``val_co_bps``)."""
+        import math
+
+        from harness.tasks.nlb.bits import nlb_bits_per_spike
+
+        if data.val.heldout is None or not data.val.n_trials:
+            return None
+        value = nlb_bits_per_spike(predictions.val.heldout, data.val.heldout)
+        return value if math.isfinite(value) else None
+
+    def render_report(self, record, data: DatasetTensors, predictions: Predictions) -> bytes:
+        from harness.tasks.nlb.report import render_report
+
+        return render_report(record, data, predictions)
+
+    def score_submission(self, submission, target) -> dict[str, dict[str, float]]:
+        """nlb_tools' ``evaluate`` of an NLB/EvalAI submission h5 against an eval-target h5."""
+        from harness.tasks.nlb.submission import score_submission
+
+        return score_submission(submission, target)
+
     def save_predictions(self, predictions: Predictions, path) -> Path:
         from harness.tasks.nlb.submission import save_predictions
 
@@ -146,36 +169,16 @@ class CoSmoothingTask:
     def pool_folds(self, data: DatasetTensors, fold_predictions: Sequence[Predictions], eval_predictions: Predictions, folds: int):
         """Out-of-fold rates of every labelled trial scored once with nlb_tools; a dataset that
         withholds its eval targets also gets the co-bps with eval-sized null rates."""
-        from harness.run.crossval import EVAL_SIZED, eval_sized_co_bps
-        from harness.tasks.nlb.folds import FoldPlan, out_of_fold, pooled_predictions, pooled_view
-        from harness.tasks.nlb.metrics import score
-        from harness.store.records import record_metrics
+        from harness.tasks.nlb.crossval import pool_folds
 
-        eval_rates = eval_predictions.eval
-        train, val = out_of_fold(list(fold_predictions), data)
-        metrics = record_metrics(score(pooled_view(data, folds), pooled_predictions(train, val, eval_rates, data, folds)))
-        plan = FoldPlan.for_data(data, folds)
-        n_labelled = plan.n_train + plan.n_val
-        for name, entry in metrics.items():
-            if entry["split"] in ("val", "train+val"):
-                entry["split"] = f"{folds}-fold val"
-                pooled = f"pooled over all {n_labelled} labelled trials, each predicted by the fold model that validated on it"
-                entry["note"] = f"{entry['note']}; {pooled}" if entry["note"] else pooled
-                entry["note"] = self.display_note(name, entry)  # a k-shot value needs train trials the pooled view has none of
-        if data.eval.heldout is None and data.eval.n_trials:  # scored elsewhere, on eval trials alone
-            metrics[EVAL_SIZED] = eval_sized_co_bps(train, val, data, folds)
-        return metrics, Predictions(train=train, val=val, eval=eval_rates), n_labelled
+        return pool_folds(data, fold_predictions, eval_predictions, folds)
 
     def ensemble_metrics(self, host, ensembler: str, settings, candidates, combined: Predictions, data: DatasetTensors, folds: int, seed: int):
         """Val metrics cross-fitted over folds of val trials (an ensembler may fit on val targets),
         with the in-sample val co-bps beside them; plain scores when val has no targets."""
-        from harness.run.ensembles import cross_fit, honest_metrics
-        from harness.tasks.nlb.metrics import score
+        from harness.tasks.nlb.ensembles import ensemble_metrics
 
-        if data.val.heldout is None:  # nothing to fit on, so nothing to cross-fit
-            return score(data, combined), {}, None
-        cross_fitted_val, per_fold = cross_fit(host, ensembler, settings, candidates, data, folds, seed)
-        return honest_metrics(data, combined, cross_fitted_val, folds, seed), {"folds": per_fold}, {"folds": folds, "seed": seed}
+        return ensemble_metrics(host, ensembler, settings, candidates, combined, data, folds, seed)
 
 
 def build() -> CoSmoothingTask:

@@ -1,4 +1,4 @@
-"""What a ``bench_register_commands`` hook receives: the root app and named command groups."""
+"""The command registry a ``bench_register_commands`` hook receives: the root app and named command groups."""
 
 from __future__ import annotations
 
