@@ -1,14 +1,31 @@
-"""One ranking per board: which rows are ranked and which are preliminary, their ranks by the
-primary metric, the rows within noise of the one above, and ensembles that are a K-fold row's
-own fold models."""
+"""One ranking per board: which rows are ranked and which are preliminary, which were cut short
+by the wall-clock cap (listed, never ranked), their ranks by the primary metric, the rows within
+noise of the one above, and ensembles that are a K-fold row's own fold models."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from harness.leaderboard.grouping import Row, fold_run_ids
 from harness.leaderboard.task import higher_is_better
+from harness.store.schema import cut_short
+
+#: The rank text of a row the wall-clock cap cut short: listed, not ranked.
+CUT_SHORT_MARK = "cut short"
+
+
+def cut_short_rows(rows: Sequence[Row], fold_runs: Mapping[str, Mapping[str, Any]]) -> dict[int, str]:
+    """Rows (by id) with a record the wall-clock cap stopped before its update budget was spent
+    (a K-fold record: one of its folds, ``fold_runs`` by run id), and why. Such a row stands
+    for less training than its spec asks, by an amount that depends on the machine's load: it
+    is listed with its scores but not ranked."""
+    marked = {}
+    for row in rows:
+        reasons = [reason for record in row.records if (reason := cut_short(record, fold_runs))]
+        if reasons:
+            marked[id(row)] = "; ".join(dict.fromkeys(reasons)) if len(row.records) == 1 else f"{len(reasons)} of {len(row.records)} seeds " + "; ".join(dict.fromkeys(reasons))
+    return marked
 
 
 def ranked_and_preliminary(rows: Sequence[Row]) -> tuple[list[Row], list[Row]]:
@@ -80,8 +97,11 @@ def within_noise(ranked: Sequence[tuple[Row, int | None]]) -> dict[int, Row]:
     return marked
 
 
-def rank_label(row: Row, rank: int | None, ranked: Sequence[tuple[Row, int | None]], noisy: dict[int, Row]) -> str:
-    """The rank, with "≈ R" when the row is within noise of the row ranked R above it."""
+def rank_label(row: Row, rank: int | None, ranked: Sequence[tuple[Row, int | None]], noisy: dict[int, Row], short: Mapping[int, str] | None = None) -> str:
+    """The rank, with "≈ R" when the row is within noise of the row ranked R above it; "— cut
+    short" for a row the wall-clock cap cut short (``short``: :func:`cut_short_rows`)."""
+    if short and id(row) in short:
+        return f"— {CUT_SHORT_MARK}"
     text = "—" if rank is None else str(rank)
     if id(row) in noisy:
         text += f" ≈ {dict((id(r), k) for r, k in ranked)[id(noisy[id(row)])]}"

@@ -1,0 +1,73 @@
+"""Issue #21's evaluation protocol: update budgets (a run the wall-clock cap cut short is listed,
+never ranked), paired noise marks between K-fold rows, searches that select on pooled K-fold
+scores, and NLB submissions kept beside the records."""
+
+from __future__ import annotations
+
+import json
+
+from harness.cli import main
+from harness.leaderboard import board as leaderboard
+from harness.store import records as results
+from harness.store.record import RunRecord
+from harness.testing import KitComponentsPlugin, kit_host
+
+from fixtures.run_records import make_record
+from test_leaderboard import kfold, run
+
+
+# -- budgets in updates; the wall-clock cap only cuts a run short --------------------------------
+
+
+def test_a_run_the_time_cap_stops_is_recorded_as_cut_short_with_its_updates(bench_home, capsys):
+    argv = ["run", "--dataset", "bench-tiny", "--model", "kit-linear", "--objective", "kit-cosmoothing", "--epochs", "50",
+            "--set", "train.patience=0", "--max-minutes", "0.000001", "--no-progress"]
+    assert main(argv, host=kit_host(KitComponentsPlugin())) == 0, capsys.readouterr().out
+    (record,) = [json.loads(p.read_text()) for p in (bench_home / "results").glob("*.json")]
+    assert record["schema_version"] == results.RECORD_SCHEMA_VERSION == 3
+    assert record["stopped_because"].startswith("time budget of") and record["epochs"] == 1
+    updates = record["updates"]
+    assert updates["cut_short"] is True and 0 < updates["done"] < updates["planned"] == 50 * updates["done"]
+    assert results.cut_short(record) == f"cut short by the time cap: {updates['done']} of {updates['planned']} updates"
+
+
+def test_a_run_that_spends_its_update_budget_is_not_cut_short(bench_home, capsys):
+    argv = ["run", "--dataset", "bench-tiny", "--model", "kit-linear", "--objective", "kit-cosmoothing", "--epochs", "2", "--no-progress"]
+    assert main(argv, host=kit_host(KitComponentsPlugin())) == 0, capsys.readouterr().out
+    (record,) = [json.loads(p.read_text()) for p in (bench_home / "results").glob("*.json")]
+    assert record["updates"]["cut_short"] is False and record["updates"]["done"] == record["updates"]["planned"]
+    assert results.cut_short(record) is None
+
+
+def test_records_before_version_3_are_cut_short_by_their_stop_reason():
+    old = make_record(schema_version=2, stopped_because="time budget of 10 min", epochs=924,
+                      hyperparameters={"model": {}, "objective": {}, "train": {"steps": 7000, "epochs": 200}})
+    assert RunRecord.from_dict(old).updates is None  # an old record still loads
+    assert results.cut_short(old) == "cut short by the time cap (10 min) after 924 epochs"
+    finished = make_record(schema_version=2, stopped_because="time budget of 10 min", epochs=72,
+                           hyperparameters={"model": {}, "objective": {}, "train": {"steps": 0, "epochs": 72}})
+    assert results.cut_short(finished) is None  # the cap fell due on its last planned epoch
+    assert results.cut_short(make_record(stopped_because="epoch budget")) is None
+    problems = results.record_problems(make_record(schema_version=2, updates={"done": 1, "planned": 2, "cut_short": True}))
+    assert problems == ["'updates': added in schema version 3, found in a version 2 record"]
+
+
+def test_a_cut_short_row_is_listed_with_its_mark_but_not_ranked(tmp_path):
+    folder = tmp_path / "store"
+    cut = kfold("ndt-cv3", "ndt", "masking", 0.40, 0.02)
+    cut[1]["stopped_because"] = "time budget of 10 min"  # fold 1 stopped by the cap
+    cut[1]["updates"] = {"done": 300, "planned": 1000, "cut_short": True}
+    for record in [*cut, *kfold("smooth-cv3", "smoothing", None, 0.15, 0.01), *kfold("rnn-cv3", "rnn", "masking", 0.20, 0.01)]:
+        results.write_record(record, store=folder)
+    (board,) = leaderboard.boards_from_records(results.read_records(folder))
+    view = leaderboard.build_view(board, leaderboard.board_task(board.task, leaderboard.default_host()))
+    by_model = {shown.row.model: shown for shown in view.rows}
+    assert by_model["ndt"].rank is None and by_model["ndt"].rank_text == "— cut short"
+    assert by_model["ndt"].cut_short == "cut short by the time cap: fold 1 of 3"
+    assert (by_model["rnn"].rank, by_model["smoothing"].rank) == (1, 2)  # the best score is not ranked first
+    assert view.rows[-1] is by_model["ndt"] and [shown.rank for shown in view.best] == [1]
+    leaderboard.generate(folder, tmp_path / "out")
+    assert "| — cut short | ndt | masking |" in (tmp_path / "out" / "mc_maze_small.md").read_text()
+    exported = json.loads((tmp_path / "out" / "mc_maze_small.json").read_text())
+    rows = exported["rows"] if isinstance(exported, dict) else exported
+    assert any(row.get("cut_short") == "cut short by the time cap: fold 1 of 3" for row in rows)
