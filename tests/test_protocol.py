@@ -71,3 +71,62 @@ def test_a_cut_short_row_is_listed_with_its_mark_but_not_ranked(tmp_path):
     exported = json.loads((tmp_path / "out" / "mc_maze_small.json").read_text())
     rows = exported["rows"] if isinstance(exported, dict) else exported
     assert any(row.get("cut_short") == "cut short by the time cap: fold 1 of 3" for row in rows)
+
+
+# -- paired noise: K-fold rows share their seeded folds ------------------------------------------
+
+
+def _paired(run_id: str, model: str, per_fold: list[float]) -> list[dict]:
+    """A 5-fold record (and its folds) with these per-fold co-bps; pooled co-bps is their mean."""
+    records = kfold(run_id, model, "masking", sum(per_fold) / len(per_fold), 0.0, k=len(per_fold))
+    *folds, pooled = records
+    for fold, value in zip(folds, per_fold):
+        fold["metrics"]["co-bps"]["value"] = value
+    import statistics
+
+    pooled["folds"]["per_fold"]["co-bps"] = list(per_fold)
+    pooled["folds"]["spread"]["co-bps"] = statistics.stdev(per_fold)
+    return records
+
+
+def test_kfold_rows_are_within_noise_by_their_paired_fold_differences(tmp_path, capsys):
+    from harness.leaderboard.ranking import paired_difference
+
+    # folds differ a lot (sd 0.03) but B beats A by 0.01 on every fold: not noise once paired
+    a = [0.20, 0.25, 0.23, 0.28, 0.22]
+    b = [value + 0.01 + 0.001 * (i % 2) for i, value in enumerate(a)]
+    # C is as far from A on average, but the fold differences scatter: noise
+    c = [value + d for value, d in zip(a, [0.04, -0.03, 0.03, -0.02, 0.03])]
+    folder = tmp_path / "store"
+    for record in [*_paired("a-cv5", "a", a), *_paired("b-cv5", "b", b), *_paired("c-cv5", "c", c)]:
+        results.write_record(record, store=folder)
+    records = {r["run_id"]: r for r in results.read_records(folder)}
+    paired = paired_difference([records["a-cv5"]], [records["b-cv5"]], "co-bps")
+    assert paired.n == 5 and abs(paired.mean - 0.0104) < 1e-9 and not paired.within_noise
+
+    def rank_texts(*models: str) -> dict[str, str]:
+        (board,) = leaderboard.boards_from_records([r for r in records.values() if r["model"] in models])
+        view = leaderboard.build_view(board, leaderboard.board_task(board.task, leaderboard.default_host()))
+        return {shown.row.model: shown.rank_text for shown in view.rows}
+
+    # the old rule (a difference under the larger sd over folds) called b ≈ a; paired, it is not
+    assert rank_texts("a", "b") == {"b": "1", "a": "2"}
+    assert rank_texts("a", "c") == {"c": "1", "a": "2 ≈ 1"}
+
+    assert main(["compare", "a-cv5", "b-cv5", "--store", str(folder)]) == 0
+    row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("│ co-bps"))
+    assert "paired +0.0104 ± 0.0002 SE" in row and "B better" in row and "paired over 5 folds" in row
+    assert main(["compare", "a-cv5", "c-cv5", "--store", str(folder)]) == 0
+    row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("│ co-bps"))
+    assert "within noise" in row and "paired over 5 folds" in row
+
+
+def test_rows_that_do_not_pair_keep_the_spread_rule():
+    from harness.leaderboard.ranking import paired_difference
+
+    single = [make_record("s0", seed=0), make_record("s1", seed=1)]
+    *_, pooled = _paired("a-cv5", "a", [0.2, 0.3, 0.25])
+    assert paired_difference(single, single, "co-bps") is None
+    other = json.loads(json.dumps(pooled)) | {"run_id": "b-cv5"}
+    other["folds"] = dict(other["folds"], seed=1)  # other folds: not paired
+    assert paired_difference([pooled], [other], "co-bps") is None

@@ -4,7 +4,10 @@ noise of the one above, and ensembles that are a K-fold row's own fold models.""
 
 from __future__ import annotations
 
+import math
+import statistics
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from harness.leaderboard.grouping import Row, fold_run_ids
@@ -83,14 +86,70 @@ def same_fold_models(row: Row, kfold_rows: Sequence[Row]) -> Row | None:
     return None
 
 
+#: A paired difference below this many standard errors is noise.
+NOISE_STANDARD_ERRORS = 2.0
+
+
+@dataclass(frozen=True)
+class PairedDifference:
+    """The per-fold differences of two K-fold rows scored on the same folds (``b - a``)."""
+
+    mean: float
+    #: The standard error of the mean difference over the paired folds.
+    standard_error: float
+    #: The number of paired folds (folds x shared seeds).
+    n: int
+
+    @property
+    def within_noise(self) -> bool:
+        return abs(self.mean) < NOISE_STANDARD_ERRORS * self.standard_error or self.mean == 0
+
+    @property
+    def standard_errors(self) -> float | None:
+        return abs(self.mean) / self.standard_error if self.standard_error else None
+
+
+def paired_difference(a: Sequence[Mapping[str, Any]], b: Sequence[Mapping[str, Any]], metric: str) -> PairedDifference | None:
+    """``metric``'s per-fold differences between two K-fold results (their records, one per
+    seed), paired fold by fold: the same K, fold seed and dataset, so fold i holds the same
+    trials on both sides and the trial-to-trial noise both share cancels. Seeds both sides have
+    are paired; None when the records are not K-fold records of the same folds, or fewer than
+    two folds pair."""
+    by_seed = {record["seed"]: record for record in b}
+    differences = []
+    for record in a:
+        other = by_seed.get(record["seed"])
+        if other is None or "folds" not in record or "folds" not in other:
+            continue
+        folds, other_folds = record["folds"], other["folds"]
+        if (folds["k"], folds["seed"], record["dataset"]["checksum"]) != (other_folds["k"], other_folds["seed"], other["dataset"]["checksum"]):
+            return None
+        values, other_values = folds["per_fold"].get(metric), other_folds["per_fold"].get(metric)
+        if not values or not other_values or len(values) != len(other_values) or None in values or None in other_values:
+            continue
+        differences += [y - x for x, y in zip(values, other_values)]
+    if len(differences) < 2:
+        return None
+    return PairedDifference(statistics.fmean(differences), statistics.stdev(differences) / math.sqrt(len(differences)), len(differences))
+
+
 def within_noise(ranked: Sequence[tuple[Row, int | None]]) -> dict[int, Row]:
-    """Rows (by id) whose primary score differs from the next better-ranked row's by less than the
-    larger of their two spreads: that order is noise, not a ranking. Rows without a spread (one
-    seed on one split) are never marked: their noise is unknown, and their label says so."""
+    """Rows (by id) whose primary score is within noise of the next better-ranked row's: that
+    order is noise, not a ranking. Two K-fold rows share their seeded folds, so their noise is
+    that of the paired per-fold differences: within noise when the mean difference is under
+    :data:`NOISE_STANDARD_ERRORS` standard errors. Rows that do not pair (single-split seeds)
+    fall back to a difference smaller than the larger of their two spreads. Rows without a
+    spread (one seed on one split) are never marked: their noise is unknown, and their label
+    says so."""
     scored = sorted((rank, index, row) for index, (row, rank) in enumerate(ranked) if rank is not None)
     marked = {}
     for (_, _, above), (_, _, row) in zip(scored, scored[1:]):
         primary = row.primary
+        paired = paired_difference(above.records, row.records, primary) if above.folds and row.folds else None
+        if paired is not None:
+            if paired.within_noise:
+                marked[id(row)] = above
+            continue
         spreads = [s for s in (above.spread(primary), row.spread(primary)) if s is not None]
         if len(spreads) == 2 and abs(above.mean(primary) - row.mean(primary)) < max(spreads):
             marked[id(row)] = above

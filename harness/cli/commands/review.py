@@ -101,7 +101,8 @@ def compare_command(
     console.print(table)
     console.print(
         f"[dim]mean ± sd over seeds; a difference under {NOISE_STANDARD_ERRORS:g} standard errors "
-        "(sqrt(sd_A²/n_A + sd_B²/n_B)) is within noise[/]"
+        "(sqrt(sd_A²/n_A + sd_B²/n_B)) is within noise; two K-fold results on the same folds are judged by "
+        "their paired per-fold differences (mean ± its standard error over folds)[/]"
     )
     if len(datasets) > 1:
         console.print("[yellow]warning:[/] A and B were not scored on the same data: " + ", ".join(f"{n} ({c[:8]})" for n, c in sorted(datasets)))
