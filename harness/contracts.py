@@ -703,6 +703,12 @@ class Task(Protocol):
         """What :meth:`write_submission` writes, in a few words ("group 'mc_maze_small'")."""
         ...
 
+    def ranks_by_folds(self, data: Any) -> int | None:
+        """The K its boards rank K-fold rows by where ``data`` withholds its eval targets (NLB's
+        mc_maze_small: 5): what ``bench tune`` selects on by default (the pooled K-fold
+        validation metric). None where the dataset's own split scores a run (eval targets given)."""
+        ...
+
     def fold_split(self, data: Any, fold: int, folds: int) -> Any:
         """``data`` with fold ``fold`` of ``folds`` as val and the other labelled trials as train."""
         ...

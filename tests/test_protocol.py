@@ -130,3 +130,54 @@ def test_rows_that_do_not_pair_keep_the_spread_rule():
     other = json.loads(json.dumps(pooled)) | {"run_id": "b-cv5"}
     other["folds"] = dict(other["folds"], seed=1)  # other folds: not paired
     assert paired_difference([pooled], [other], "co-bps") is None
+
+
+# -- searches select on the protocol: pooled K-fold scores where eval targets are withheld -------
+
+
+def load_withheld(config):
+    """The kit's tiny dataset as NLB publishes one: the eval trials' held-out targets withheld."""
+    from dataclasses import replace
+
+    from harness.testing import make_tiny_dataset
+
+    data = make_tiny_dataset(seed=int(config.get("seed", 0)))
+    return data.with_splits(eval=replace(data.eval, heldout=None, heldout_forward=None))
+
+
+class WithheldPlugin:
+    from harness import hookimpl
+
+    @hookimpl
+    def bench_register_datasets(self, register) -> None:
+        register("tiny-withheld", "test_protocol:load_withheld", description="tiny, eval targets withheld", defaults={"seed": 0})
+
+
+def test_a_search_on_withheld_eval_targets_selects_on_pooled_folds_by_default(bench_home, capsys):
+    import optuna
+    from fixtures.tunable import TunablePlugin
+
+    def tune(*args: str) -> int:
+        return main(["tune", "--dataset", "tiny-withheld", "--model", "tunable", "--objective", "kit-cosmoothing", "--set", "train.epochs=1",
+                     "--set", "tunable.groups=1", "--trials", "1", *args], host=kit_host(KitComponentsPlugin(), TunablePlugin(), WithheldPlugin()))
+
+    assert tune("--study-name", "protocol") == 0
+    out = capsys.readouterr().out
+    assert "selects on pooled 5-fold val co-bps" in out.splitlines()[0]
+    (trial,) = optuna.load_study(study_name="protocol", storage=f"sqlite:///{bench_home / 'studies.db'}").trials
+    assert "-cv5-" in trial.user_attrs["run_id"]
+    pooled = json.loads((bench_home / "results" / f"{trial.user_attrs['run_id']}.json").read_text())
+    assert pooled["folds"]["k"] == 5 and pooled["metrics"]["val_co_bps"]["value"] == trial.value
+    assert tune("--study-name", "one-split", "--folds", "0") == 0  # the opt-out
+    assert "selects on val co-bps (one split)" in capsys.readouterr().out
+    assert main(["tune", "--dataset", "bench-tiny", "--model", "tunable", "--objective", "kit-cosmoothing", "--set", "train.epochs=1",
+                 "--set", "tunable.groups=1", "--trials", "1", "--study-name", "given"], host=kit_host(KitComponentsPlugin(), TunablePlugin())) == 0
+    assert "selects on val co-bps (one split)" in capsys.readouterr().out  # eval targets given: the split scores
+
+
+def test_the_task_says_where_boards_rank_by_folds():
+    from harness.tasks.nlb.task import CoSmoothingTask
+    from harness.testing import make_tiny_dataset
+
+    assert CoSmoothingTask().ranks_by_folds(load_withheld({})) == 5
+    assert CoSmoothingTask().ranks_by_folds(make_tiny_dataset()) is None

@@ -102,6 +102,28 @@ def search_task(host: Host, search: Any) -> Any:
     return host.task_of(data)
 
 
+def protocol_search(host: Host, search: Any) -> tuple[Any, Any]:
+    """The search as it runs, and its task: trials scored by the pooled validation metric of K
+    folds where the search says K (``--folds`` or the search spec's ``folds:``; 0 is the one
+    split), else the base spec's folds, else the K the task ranks by where the dataset withholds
+    its eval targets (:meth:`harness.contracts.Task.ranks_by_folds`), so that a search selects
+    on what its leaderboard ranks. Pruning still watches the first fold's curve."""
+    from dataclasses import replace
+
+    data, _ = host.load_dataset(search.base.dataset, search.base.dataset_config)
+    task = host.task_of(data)
+    folds = search.folds
+    if folds is None:
+        ranks_by = getattr(task, "ranks_by_folds", None)  # a task written before the method existed has none
+        folds = search.base.folds or (ranks_by(data) if ranks_by is not None else None) or 0
+    return replace(search, folds=folds, base=replace(search.base, folds=folds, fold=None)), task
+
+
+def selection_label(search: Any, task: Any) -> str:
+    """What a study's trials are scored by: "pooled 5-fold val co-bps" or "val co-bps (one split)"."""
+    return f"pooled {search.base.folds}-fold {task.validation_label}" if search.base.folds else f"{task.validation_label} (one split)"
+
+
 def evaluate_spec(
     host: Host, spec: RunSpec, search: Mapping[str, Any], say: Callable[[str], None] = lambda message: None
 ) -> tuple[float, list[dict[str, Any]]]:

@@ -19,6 +19,11 @@ from harness.contracts import COSMOOTHING_TASK, DatasetTensors, Objective, Predi
 from harness.errors import BenchError
 
 
+#: The folds of the protocol where eval targets are withheld (issue #21): 5 over mc_maze_small's
+#: 75 labelled trials, 15 trials a fold.
+PROTOCOL_FOLDS = 5
+
+
 class CoSmoothingTask:
     """NLB'21 co-smoothing (with forward prediction where a dataset has forward bins)."""
 
@@ -139,6 +144,11 @@ class CoSmoothingTask:
 
     def submission_description(self, data: DatasetTensors) -> str:
         return f"group '{data.submission_name}' (float32 rates)"
+
+    def ranks_by_folds(self, data: DatasetTensors) -> int | None:
+        """Eval targets withheld (NLB's public files): the labelled trials are all there is to
+        rank on, so boards rank pooled K-fold rows and searches select on them."""
+        return PROTOCOL_FOLDS if data.eval.heldout is None else None
 
     def fold_split(self, data: DatasetTensors, fold: int, folds: int) -> DatasetTensors:
         from harness.tasks.nlb.folds import fold_split
