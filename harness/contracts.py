@@ -699,6 +699,12 @@ class Task(Protocol):
         shape of each array written, by name."""
         ...
 
+    def write_kept_submission(self, data: Any, predictions: Any, folder: Any) -> Any:
+        """The compact submission a pooled K-fold record keeps in its run folder (``folder``),
+        which ``bench leaderboard`` copies beside the record so a ranked row can be rescored
+        (``bench score``) without its run: its path, or None where the task keeps none."""
+        ...
+
     def submission_description(self, data: Any) -> str:
         """What :meth:`write_submission` writes, in a few words ("group 'mc_maze_small'")."""
         ...

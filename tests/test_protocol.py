@@ -181,3 +181,46 @@ def test_the_task_says_where_boards_rank_by_folds():
 
     assert CoSmoothingTask().ranks_by_folds(load_withheld({})) == 5
     assert CoSmoothingTask().ranks_by_folds(make_tiny_dataset()) is None
+
+
+# -- submissions kept beside the records ---------------------------------------------------------
+
+
+def test_a_ranked_kfold_rows_submission_is_kept_beside_its_record_and_rescores_as_the_target_gives(bench_home, tmp_path, capsys):
+    import h5py
+    import pytest
+
+    import fixtures.synthetic_nlb as fx
+    from harness.tasks.nlb.submission import score_submission
+    from harness.testing import make_tiny_dataset
+
+    host = kit_host(KitComponentsPlugin())
+    argv = ["run", "--dataset", "bench-tiny", "--model", "kit-linear", "--objective", "kit-cosmoothing", "--epochs", "2", "--folds", "2", "--no-progress"]
+    assert main(argv, host=host) == 0, capsys.readouterr().out
+    (pooled,) = [r for r in results.read_records(bench_home / "results") if "folds" in r]
+    assert pooled["paths"]["submission"].endswith("submission.h5")
+
+    out = tmp_path / "boards"
+    assert main(["leaderboard", "--store", str(bench_home / "results"), "--output", str(out)], host=kit_host(KitComponentsPlugin())) == 0
+    kept = out / "records" / f"{pooled['run_id']}.submission.h5"
+    assert kept.is_file() and kept.stat().st_size < 2_000_000
+    with h5py.File(kept) as file:
+        (group,) = file.values()
+        assert all(name.startswith("eval_") for name in group) and group["eval_rates_heldout"].compression == "gzip"
+    assert not list((out / "records").glob("*f0-*.submission.h5"))  # fold runs are not rows: nothing kept for them
+
+    data = make_tiny_dataset(seed=0)
+    fx.write_target(data, tmp_path / "target.h5")
+    full = tmp_path / "full.h5"
+    assert main(["submit", pooled["run_id"], "--store", str(bench_home / "results"), "--output", str(full)], host=host) == 0
+    capsys.readouterr()
+    expected = score_submission(full, tmp_path / "target.h5")[data.submission_name]
+    rescored = score_submission(kept, tmp_path / "target.h5")[data.submission_name]
+    assert rescored["co-bps"] == pytest.approx(expected["co-bps"], abs=1e-12) and rescored["fp-bps"] == pytest.approx(expected["fp-bps"], abs=1e-12)
+    assert main(["score", str(kept), str(tmp_path / "target.h5")], host=host) == 0
+    assert f"{expected['co-bps']:.4f}" in capsys.readouterr().out
+
+    # regenerating from the copied records keeps the submission (the run folder is not needed)
+    again = tmp_path / "again"
+    assert main(["leaderboard", "--store", str(out / "records"), "--output", str(again)], host=kit_host(KitComponentsPlugin())) == 0
+    assert (again / "records" / kept.name).read_bytes() == kept.read_bytes()

@@ -114,6 +114,9 @@ def pool_folds(host: Host, spec: RunSpec, members: Sequence[Mapping[str, Any]], 
     run_dir = runs_dir() / identity.run_id
     run_dir.mkdir(parents=True, exist_ok=True)
     saved = task.save_predictions(pooled_predictions, run_dir / task.predictions_file)
+    # the fold ensemble's eval rates as a submission, for the leaderboard to keep beside the record
+    keep = getattr(task, "write_kept_submission", None)  # a task written before the method existed has none
+    kept = keep(data, pooled_predictions, run_dir) if keep is not None else None
     per_fold = {
         name: [record["metrics"][name]["value"] for record in members] for name in metrics if all(name in r["metrics"] for r in members)
     }
@@ -146,7 +149,7 @@ def pool_folds(host: Host, spec: RunSpec, members: Sequence[Mapping[str, Any]], 
             "per_fold": per_fold,
             "spread": {name: _spread(values) for name, values in per_fold.items()},
         },
-        paths={"run_dir": str(run_dir), "checkpoint": None, "predictions": str(Path(saved)), "submission": None},
+        paths={"run_dir": str(run_dir), "checkpoint": None, "predictions": str(Path(saved)), "submission": None if kept is None else str(Path(kept))},
         spec=_spec_dict(spec),
         search_trial=spec.search_trial,
     )

@@ -22,6 +22,8 @@ from harness.errors import BenchError
 #: The folds of the protocol where eval targets are withheld (issue #21): 5 over mc_maze_small's
 #: 75 labelled trials, 15 trials a fold.
 PROTOCOL_FOLDS = 5
+#: The compact submission a pooled K-fold record keeps in its run folder.
+KEPT_SUBMISSION = "submission.h5"
 
 
 class CoSmoothingTask:
@@ -141,6 +143,17 @@ class CoSmoothingTask:
         from harness.tasks.nlb.submission import write_submission
 
         return write_submission(data, predictions, path)
+
+    def write_kept_submission(self, data: DatasetTensors, predictions: Predictions, folder) -> Path | None:
+        """The eval rates as ``bench submit`` writes them (gzip h5, no train rates: ~2 MB on
+        mc_maze_small), in ``folder/submission.h5``; None for data without a submission name."""
+        from harness.tasks.nlb.submission import write_submission
+
+        if not data.submission_name:
+            return None
+        path = Path(folder) / KEPT_SUBMISSION
+        write_submission(data, predictions, path, eval_only=True)
+        return path
 
     def submission_description(self, data: DatasetTensors) -> str:
         return f"group '{data.submission_name}' (float32 rates)"
