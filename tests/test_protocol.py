@@ -117,8 +117,14 @@ def test_kfold_rows_are_within_noise_by_their_paired_fold_differences(tmp_path, 
     row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("│ co-bps"))
     assert "paired +0.0104 ± 0.0002 SE" in row and "B better" in row and "paired over 5 folds" in row
     assert main(["compare", "a-cv5", "c-cv5", "--store", str(folder)]) == 0
-    row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("│ co-bps"))
-    assert "within noise" in row and "paired over 5 folds" in row
+    out = capsys.readouterr().out
+    row = next(line for line in out.splitlines() if line.startswith("│ co-bps"))
+    assert "within noise" in row and "paired over 5 folds" in row and "cut short" not in out
+
+    records["c-cv5f2"].update(stopped_because="time budget of 10 min", epochs=1)  # a fold the cap stopped early: compare says so
+    results.write_record(records["c-cv5f2"], store=folder)
+    assert main(["compare", "a-cv5", "c-cv5", "--store", str(folder)]) == 0
+    assert "warning: B was cut short by the time cap: fold 2 of 5: the boards list it unranked" in capsys.readouterr().out
 
 
 def test_rows_that_do_not_pair_keep_the_spread_rule():
