@@ -230,3 +230,16 @@ def test_a_ranked_kfold_rows_submission_is_kept_beside_its_record_and_rescores_a
     again = tmp_path / "again"
     assert main(["leaderboard", "--store", str(out / "records"), "--output", str(again)], host=kit_host(KitComponentsPlugin())) == 0
     assert (again / "records" / kept.name).read_bytes() == kept.read_bytes()
+
+
+def test_a_trial_the_time_cap_cuts_short_says_so(bench_home, capsys):
+    import optuna
+    from fixtures.tunable import TunablePlugin
+
+    argv = ["tune", "--dataset", "bench-tiny", "--model", "tunable", "--objective", "kit-cosmoothing", "--set", "train.epochs=20",
+            "--set", "train.patience=0", "--set", "tunable.groups=1", "--trials", "1", "--trial-minutes", "0.000001", "--study-name", "short"]
+    assert main(argv, host=kit_host(KitComponentsPlugin(), TunablePlugin())) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    (trial,) = optuna.load_study(study_name="short", storage=f"sqlite:///{bench_home / 'studies.db'}").trials
+    assert trial.user_attrs["cut_short"].startswith("cut short by the time cap: ")
+    assert "trial 0: cut short by the time cap" in out  # and the table of best trials marks its epochs

@@ -33,7 +33,7 @@ from harness.plugin.host import Host
 from harness.search.space import SearchPlan
 from harness.search.study import DEFAULT_HEARTBEAT_SECONDS, MAX_RETRIES, STALE_AFTER_HEARTBEATS, make_sampler, objective_label, storage_kind
 from harness.specs import RunSpec
-from harness.store.records import record_task
+from harness.store.records import cut_short, record_task
 
 if TYPE_CHECKING:
     import optuna
@@ -312,6 +312,10 @@ class Worker:
         trial.set_user_attr("run_id", records[0]["run_id"])  # the scored record (a K-fold trial's pooled one)
         trial.set_user_attr("epochs", int(records[-1]["epochs"]))
         trial.set_user_attr("train_seconds", float(records[0]["wall_seconds"]))
+        short = cut_short(records[0], {record["run_id"]: record for record in records[1:]})
+        if short:  # its budget was not spent: a value that depends on the machine's load, named so in the table
+            trial.set_user_attr("cut_short", short)
+            self.say(f"trial {trial.number}: {short} (raise --trial-minutes or the study's max_minutes)")
         return value
 
     def requeue_interrupted(self) -> None:

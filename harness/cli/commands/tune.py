@@ -178,7 +178,7 @@ def print_study(study, top: int) -> None:
                 str(trial.number) + ("" if slot_of(trial) == trial.number else f" (retry of {slot_of(trial)})"),
                 escape(str(trial.user_attrs.get("family", "-"))),
                 f"{trial.value:.4f}",
-                str(trial.user_attrs.get("epochs", "-")),
+                str(trial.user_attrs.get("epochs", "-")) + (" (cut short)" if trial.user_attrs.get("cut_short") else ""),
                 escape(params),
                 escape(str(trial.user_attrs.get("run_id", "-"))),
             )
