@@ -243,3 +243,16 @@ def test_a_trial_the_time_cap_cuts_short_says_so(bench_home, capsys):
     (trial,) = optuna.load_study(study_name="short", storage=f"sqlite:///{bench_home / 'studies.db'}").trials
     assert trial.user_attrs["cut_short"].startswith("cut short by the time cap: ")
     assert "trial 0: cut short by the time cap" in out  # and the table of best trials marks its epochs
+
+
+def test_a_search_spec_names_its_folds():
+    import pytest
+
+    from harness.errors import SpecError
+    from harness.search.spec import search_spec_from_mapping
+
+    base = {"dataset": "bench-tiny", "model": "kit-linear", "objective": "kit-cosmoothing"}
+    assert search_spec_from_mapping({"kind": "search", "base": base, "folds": 3}).folds == 3
+    assert search_spec_from_mapping({"kind": "search", "base": base}).folds is None  # the task's protocol decides
+    with pytest.raises(SpecError, match="folds"):
+        search_spec_from_mapping({"kind": "search", "base": base, "folds": 1})
