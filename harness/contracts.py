@@ -704,8 +704,20 @@ class Task(Protocol):
         shape of each array written, by name."""
         ...
 
+    def write_kept_submission(self, data: Any, predictions: Any, folder: Any) -> Any:
+        """The compact submission a pooled K-fold record keeps in its run folder (``folder``),
+        which ``bench leaderboard`` copies beside the record so a ranked row can be rescored
+        (``bench score``) without its run: its path, or None where the task keeps none."""
+        ...
+
     def submission_description(self, data: Any) -> str:
         """What :meth:`write_submission` writes, in a few words ("group 'mc_maze_small'")."""
+        ...
+
+    def ranks_by_folds(self, data: Any) -> int | None:
+        """The K its boards rank K-fold rows by where ``data`` withholds its eval targets (NLB's
+        mc_maze_small: 5): what ``bench tune`` selects on by default (the pooled K-fold
+        validation metric). None where the dataset's own split scores a run (eval targets given)."""
         ...
 
     def fold_split(self, data: Any, fold: int, folds: int) -> Any:

@@ -59,7 +59,7 @@ def test_a_record_without_a_bin_size_is_valid_and_one_with_it_still_is(tmp_path)
         (lambda r: r.update(created="2025-01-02T03:04:05"), "not in UTC"),
         (lambda r: r.update(created="yesterday"), "not an ISO-8601 time"),
         (lambda r: r.update(run_id="../escape"), "not a safe file name"),
-        (lambda r: r.update(schema_version=3), "reads versions 1 to 2, found 3"),
+        (lambda r: r.update(schema_version=4), "reads versions 1 to 3, found 4"),
         (lambda r: r.update(schema_version=1, legacy_run_id="run-0"), "'legacy_run_id': added in schema version 2"),
         (lambda r: r["metrics"]["co-bps"].update(value=float("nan")), "'metrics.co-bps.value': nan is not finite"),
         (lambda r: r["metrics"]["co-bps"].update(n_trials=5), "'metrics.co-bps.n_trials': 5 but 2 trial ids"),
@@ -172,7 +172,7 @@ def test_new_records_are_built_in_one_place_in_the_newest_version(tmp_path):
     parts["metrics"] = {"co-bps": MetricValue(0.2, "val", 1, [4], "", True)}
     members = [make_record("m0", device="cuda", n_parameters=10, wall_seconds=1.25), make_record("m1", device="cpu", n_parameters=5, wall_seconds=2.5)]
     record = RunRecord.of_members({}, members, torch_version=None, task=Task(), **parts)
-    assert record.schema_version == results.RECORD_SCHEMA_VERSION == 2
+    assert record.schema_version == results.RECORD_SCHEMA_VERSION == 3
     assert (record.device, record.n_parameters, record.wall_seconds) == ("cpu+cuda", 15, 3.75)
     assert record.task == {"name": "nlb_cosmoothing", "primary_metric": "co-bps", "validation_metric": "val_co_bps"}
     assert record.metrics["co-bps"] == MetricValue(0.2, "val", 1, [4], "", True).to_dict()

@@ -107,7 +107,7 @@ class StopAt:
 
 def as_version_1(record: dict, home: Path) -> dict:
     """``record`` rewritten as schema version 1 wrote it: named by the spec's legacy id."""
-    old = {key: value for key, value in record.items() if key != "legacy_run_id"}
+    old = {key: value for key, value in record.items() if key not in ("legacy_run_id", "updates")}  # keys of versions 2 and 3
     old.update(run_id=record["legacy_run_id"], schema_version=1)
     (home / "results" / f"{record['run_id']}.json").unlink()
     (home / "results" / f"{old['run_id']}.json").write_text(canonical_json(old))

@@ -26,12 +26,14 @@ from harness.leaderboard.columns import (
 )
 from harness.leaderboard.components import Component, described
 from harness.leaderboard.grouping import Board, Row, boards_from_records, fold_run_ids, row_variant
-from harness.leaderboard.ranking import preliminary_order, rank_label, rank_rows, ranked_and_preliminary, same_fold_models, within_noise
+from harness.leaderboard.ranking import (
+    CUT_SHORT_MARK, cut_short_rows, preliminary_order, rank_label, rank_rows, ranked_and_preliminary, same_fold_models, within_noise,
+)
 from harness.leaderboard.task import UnregisteredTask, board_task, default_host, higher_is_better
 
 __all__ = [
-    "GENERATED_MARKER", "REGENERATE", "SITE_FOLDER", "Board", "BoardRow", "BoardView", "Cell", "Columns", "MetricNotes", "MissingValue", "Row",
-    "UnregisteredTask", "board_columns", "board_task", "boards_from_records", "build_view", "fold_run_ids",
+    "GENERATED_MARKER", "REGENERATE", "SITE_FOLDER", "Board", "BoardRow", "BoardView", "CUT_SHORT_MARK", "Cell", "Columns", "MetricNotes", "MissingValue", "Row",
+    "UnregisteredTask", "board_columns", "board_task", "boards_from_records", "build_view", "cut_short_rows", "fold_run_ids",
     "default_host", "format_seconds", "format_stat", "higher_is_better", "is_objective_metric", "metric_notes", "metric_scope",
     "ordered_metrics", "rank_label", "rank_rows", "ranked_and_preliminary", "row_variant", "same_fold_models", "within_noise",
 ]
@@ -133,6 +135,10 @@ class BoardRow:
     #: its fold models), and that row's rank; None for every other row.
     same_as: Row | None = None
     same_as_rank: int | None = None
+    #: Why the row is not ranked although it would be: the wall-clock cap stopped a run of it
+    #: before its update budget was spent ("cut short by the time cap: 924 of 1,000 epochs");
+    #: None for every other row. Its rank text is "— cut short".
+    cut_short: str | None = None
 
     @property
     def seeds(self) -> int:
@@ -143,7 +149,8 @@ class BoardRow:
         """Why a preliminary row is not another system (None for every other row)."""
         if self.same_as is None:
             return None
-        return f"averages exactly the fold models of {self.same_as.label} (rank {self.same_as_rank}): the same system, not ranked apart"
+        rank = "not ranked: cut short" if self.same_as_rank is None else f"rank {self.same_as_rank}"
+        return f"averages exactly the fold models of {self.same_as.label} ({rank}): the same system, not ranked apart"
 
     @property
     def parameters_text(self) -> str:
@@ -253,7 +260,9 @@ def build_view(board: Board, task: Any, components: dict[tuple[str, str], Compon
     """The board as every rendering shows it (``task``: what :func:`board_task` returns;
     ``components``: :func:`~harness.leaderboard.components.registered_components` of a host)."""
     to_rank, preliminary = ranked_and_preliminary(board.rows)
-    ranked = rank_rows(to_rank, task)
+    short = cut_short_rows(board.rows, board.fold_runs)
+    # cut short rows are listed in the ranked table, after the ranked ones, without a rank
+    ranked = rank_rows([row for row in to_rank if id(row) not in short], task) + [(row, None) for row in to_rank if id(row) in short]
     noisy = within_noise(ranked)
     ranks = {id(row): rank for row, rank in ranked}
     preliminary = preliminary_order(preliminary, task)
@@ -277,9 +286,10 @@ def build_view(board: Board, task: Any, components: dict[tuple[str, str], Compon
             seconds=statistics.fmean(record["wall_seconds"] for record in row.records),
             same_as=same,
             same_as_rank=None if same is None else ranks[id(same)],
+            cut_short=short.get(id(row)),
         )
 
-    rows = [shown(row, rank, rank_label(row, rank, ranked, noisy)) for row, rank in ranked]
+    rows = [shown(row, rank, rank_label(row, rank, ranked, noisy, short)) for row, rank in ranked]
     with_objective = [row for row in board.rows if any(row.values(metric) for metric in columns.objective)]
     tables = {
         "ranked": ([row for row, _ in ranked], columns.main),
@@ -295,7 +305,7 @@ def build_view(board: Board, task: Any, components: dict[tuple[str, str], Compon
         arrows=arrows,
         name_headers=["Model", "Objective"] + (["Ensembler"] if with_ensembler else []),
         rows=rows,
-        preliminary=[shown(row, None, "—") for row in preliminary],
+        preliminary=[shown(row, None, f"— {CUT_SHORT_MARK}" if id(row) in short else "—") for row in preliminary],
         notes=metric_notes(
             {"ranked": [row for row, _ in ranked], "preliminary": preliminary}, columns.shown + columns.empty, getattr(task, "display_note", None)
         ),

@@ -6,6 +6,10 @@ seeds on each side, the difference, and whether it stands out from the seed spre
 difference is called noise when it is smaller than twice its standard error,
 sqrt(sd_a²/n_a + sd_b²/n_b) (a single-seed side borrows the other side's sd). With one seed on
 both sides there is no spread to judge by, and the verdict says so.
+
+Two K-fold results of one dataset share their seeded folds, so they are compared fold by fold
+instead: the mean of the paired per-fold differences ± its standard error over the folds, and
+the same verdict on it (the board's "within noise" mark, :func:`harness.leaderboard.ranking.paired_difference`).
 """
 
 from __future__ import annotations
@@ -20,10 +24,10 @@ from typing import Any
 
 from harness.errors import BenchError
 from harness.leaderboard.board import board_task, boards_from_records, default_host, ordered_metrics
+from harness.leaderboard.ranking import NOISE_STANDARD_ERRORS, PairedDifference, paired_difference
 from harness.store.records import find_record, read_records, record_task
 
-#: |difference| below this many standard errors is called noise.
-NOISE_STANDARD_ERRORS = 2.0
+__all__ = ["NOISE_STANDARD_ERRORS", "Side", "comparison_rows", "paired_verdict", "resolve", "verdict"]
 
 
 @dataclass
@@ -92,6 +96,15 @@ def verdict(a: Sequence[float], b: Sequence[float], higher_is_better: bool) -> s
     return f"{better} better ({abs(difference) / error:.1f} SE)" if error else f"{better} better"
 
 
+def paired_verdict(paired: PairedDifference, higher_is_better: bool) -> str:
+    """The verdict on two K-fold results' paired per-fold difference (B - A)."""
+    folds = f"paired over {paired.n} folds"
+    if paired.within_noise:
+        return f"within noise ({paired.standard_errors:.1f} SE, {folds})" if paired.standard_errors is not None else f"equal ({folds})"
+    better = "B" if (paired.mean > 0) == higher_is_better else "A"
+    return f"{better} better ({paired.standard_errors:.1f} SE, {folds})" if paired.standard_errors is not None else f"{better} better ({folds})"
+
+
 def _direction(metric: str, records: Sequence[dict[str, Any]], host: Any) -> bool:
     """A record metric's own ``higher_is_better`` wins; else the first record's task answers."""
     for record in records:
@@ -113,11 +126,17 @@ def comparison_rows(a: Side, b: Side, host: Any = None) -> list[tuple[str, str, 
         mean, sd = _stat(values)
         return f"{mean:.4f}" + (f" ± {sd:.4f}" if sd is not None else "") + f" (n={len(values)})"
 
+    kfold = all("folds" in record for record in records)
     rows = []
     for metric in ordered_metrics(names):
         higher = _direction(metric, records, host)
         va, vb = a.values(metric), b.values(metric)
-        difference = f"{statistics.fmean(vb) - statistics.fmean(va):+.4f}" if va and vb else "—"
         arrow = "↑" if higher else "↓"
+        paired = paired_difference(a.records, b.records, metric) if kfold else None
+        if paired is not None and va and vb:  # the same folds on both sides: judged fold by fold
+            difference = f"{statistics.fmean(vb) - statistics.fmean(va):+.4f} (paired {paired.mean:+.4f} ± {paired.standard_error:.4f} SE)"
+            rows.append((f"{metric} {arrow}", cell(va), cell(vb), difference, paired_verdict(paired, higher)))
+            continue
+        difference = f"{statistics.fmean(vb) - statistics.fmean(va):+.4f}" if va and vb else "—"
         rows.append((f"{metric} {arrow}", cell(va), cell(vb), difference, verdict(va, vb, higher)))
     return rows

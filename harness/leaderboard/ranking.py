@@ -1,14 +1,34 @@
-"""One ranking per board: which rows are ranked and which are preliminary, their ranks by the
-primary metric, the rows within noise of the one above, and ensembles that are a K-fold row's
-own fold models."""
+"""One ranking per board: which rows are ranked and which are preliminary, which were cut short
+by the wall-clock cap (listed, never ranked), their ranks by the primary metric, the rows within
+noise of the one above, and ensembles that are a K-fold row's own fold models."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+import statistics
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from harness.leaderboard.grouping import Row, fold_run_ids
 from harness.leaderboard.task import higher_is_better
+from harness.store.schema import cut_short
+
+#: The rank text of a row the wall-clock cap cut short: listed, not ranked.
+CUT_SHORT_MARK = "cut short"
+
+
+def cut_short_rows(rows: Sequence[Row], fold_runs: Mapping[str, Mapping[str, Any]]) -> dict[int, str]:
+    """Rows (by id) with a record the wall-clock cap stopped before its update budget was spent
+    (a K-fold record: one of its folds, ``fold_runs`` by run id), and why. Such a row stands
+    for less training than its spec asks, by an amount that depends on the machine's load: it
+    is listed with its scores but not ranked."""
+    marked = {}
+    for row in rows:
+        reasons = [reason for record in row.records if (reason := cut_short(record, fold_runs))]
+        if reasons:
+            marked[id(row)] = "; ".join(dict.fromkeys(reasons)) if len(row.records) == 1 else f"{len(reasons)} of {len(row.records)} seeds " + "; ".join(dict.fromkeys(reasons))
+    return marked
 
 
 def ranked_and_preliminary(rows: Sequence[Row]) -> tuple[list[Row], list[Row]]:
@@ -66,22 +86,81 @@ def same_fold_models(row: Row, kfold_rows: Sequence[Row]) -> Row | None:
     return None
 
 
+#: A paired difference below this many standard errors is noise.
+NOISE_STANDARD_ERRORS = 2.0
+
+
+@dataclass(frozen=True)
+class PairedDifference:
+    """The per-fold differences of two K-fold rows scored on the same folds (``b - a``)."""
+
+    mean: float
+    #: The standard error of the mean difference over the paired folds.
+    standard_error: float
+    #: The number of paired folds (folds x shared seeds).
+    n: int
+
+    @property
+    def within_noise(self) -> bool:
+        return abs(self.mean) < NOISE_STANDARD_ERRORS * self.standard_error or self.mean == 0
+
+    @property
+    def standard_errors(self) -> float | None:
+        return abs(self.mean) / self.standard_error if self.standard_error else None
+
+
+def paired_difference(a: Sequence[Mapping[str, Any]], b: Sequence[Mapping[str, Any]], metric: str) -> PairedDifference | None:
+    """``metric``'s per-fold differences between two K-fold results (their records, one per
+    seed), paired fold by fold: the same K, fold seed and dataset, so fold i holds the same
+    trials on both sides and the trial-to-trial noise both share cancels. Seeds both sides have
+    are paired; None when the records are not K-fold records of the same folds, or fewer than
+    two folds pair."""
+    by_seed = {record["seed"]: record for record in b}
+    differences = []
+    for record in a:
+        other = by_seed.get(record["seed"])
+        if other is None or "folds" not in record or "folds" not in other:
+            continue
+        folds, other_folds = record["folds"], other["folds"]
+        if (folds["k"], folds["seed"], record["dataset"]["checksum"]) != (other_folds["k"], other_folds["seed"], other["dataset"]["checksum"]):
+            return None
+        values, other_values = folds["per_fold"].get(metric), other_folds["per_fold"].get(metric)
+        if not values or not other_values or len(values) != len(other_values) or None in values or None in other_values:
+            continue
+        differences += [y - x for x, y in zip(values, other_values)]
+    if len(differences) < 2:
+        return None
+    return PairedDifference(statistics.fmean(differences), statistics.stdev(differences) / math.sqrt(len(differences)), len(differences))
+
+
 def within_noise(ranked: Sequence[tuple[Row, int | None]]) -> dict[int, Row]:
-    """Rows (by id) whose primary score differs from the next better-ranked row's by less than the
-    larger of their two spreads: that order is noise, not a ranking. Rows without a spread (one
-    seed on one split) are never marked: their noise is unknown, and their label says so."""
+    """Rows (by id) whose primary score is within noise of the next better-ranked row's: that
+    order is noise, not a ranking. Two K-fold rows share their seeded folds, so their noise is
+    that of the paired per-fold differences: within noise when the mean difference is under
+    :data:`NOISE_STANDARD_ERRORS` standard errors. Rows that do not pair (single-split seeds)
+    fall back to a difference smaller than the larger of their two spreads. Rows without a
+    spread (one seed on one split) are never marked: their noise is unknown, and their label
+    says so."""
     scored = sorted((rank, index, row) for index, (row, rank) in enumerate(ranked) if rank is not None)
     marked = {}
     for (_, _, above), (_, _, row) in zip(scored, scored[1:]):
         primary = row.primary
+        paired = paired_difference(above.records, row.records, primary) if above.folds and row.folds else None
+        if paired is not None:
+            if paired.within_noise:
+                marked[id(row)] = above
+            continue
         spreads = [s for s in (above.spread(primary), row.spread(primary)) if s is not None]
         if len(spreads) == 2 and abs(above.mean(primary) - row.mean(primary)) < max(spreads):
             marked[id(row)] = above
     return marked
 
 
-def rank_label(row: Row, rank: int | None, ranked: Sequence[tuple[Row, int | None]], noisy: dict[int, Row]) -> str:
-    """The rank, with "≈ R" when the row is within noise of the row ranked R above it."""
+def rank_label(row: Row, rank: int | None, ranked: Sequence[tuple[Row, int | None]], noisy: dict[int, Row], short: Mapping[int, str] | None = None) -> str:
+    """The rank, with "≈ R" when the row is within noise of the row ranked R above it; "— cut
+    short" for a row the wall-clock cap cut short (``short``: :func:`cut_short_rows`)."""
+    if short and id(row) in short:
+        return f"— {CUT_SHORT_MARK}"
     text = "—" if rank is None else str(rank)
     if id(row) in noisy:
         text += f" ≈ {dict((id(r), k) for r, k in ranked)[id(noisy[id(row)])]}"

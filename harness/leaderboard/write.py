@@ -5,7 +5,9 @@ through a plugin host and builds its view (board.py), then writes the Markdown t
 ``index.md`` (markdown.py), each board as CSV and JSON (export.py), the plots (plot.py), the
 static site (site.py) and copies of the
 records used, with their report figures, in ``records/``, so anyone can regenerate the same files
-from them. The output depends on the records alone: running it twice gives byte-identical files.
+from them; beside each ranked K-fold row's record its kept submission
+(``<run_id>.submission.h5``: the fold ensemble's eval rates, which ``bench score`` rescores
+against a target file) where its run folder (or the store) has one. The output depends on the records alone: running it twice gives byte-identical files.
 """
 
 from __future__ import annotations
@@ -40,6 +42,29 @@ def report_figure(record: dict[str, Any], store: Path, figure_name: str | None) 
         if path.is_file():
             return path.read_bytes()
     return None
+
+
+#: The infix of a kept submission's copy beside its record: ``<run_id>.submission.h5``.
+SUBMISSION_COPY = "submission"
+
+
+def kept_submission(record: dict[str, Any], store: Path) -> Path | None:
+    """A pooled K-fold record's kept submission (``paths.submission``): the copy beside it in
+    ``store`` first (so the record copies regenerate the same folder), else the file in its run
+    folder; None when neither exists."""
+    recorded = record["paths"].get("submission")
+    if not recorded:
+        return None
+    suffix = Path(recorded).suffix
+    for path in (store / f"{record['run_id']}.{SUBMISSION_COPY}{suffix}", Path(recorded)):
+        if path.is_file():
+            return path
+    return None
+
+
+def ranked_kfold_records(views: list[BoardView]) -> list[dict[str, Any]]:
+    """The records of every ranked K-fold row (not those the wall-clock cap cut short)."""
+    return [record for view in views for shown in view.rows if shown.rank is not None and shown.row.folds for record in shown.row.records]
 
 
 def views_from_records(records: list[dict[str, Any]], host: Any = None) -> list[BoardView]:
@@ -81,7 +106,18 @@ def generate(store: str | Path | None = None, output: str | Path = "leaderboards
                 name, figure = figures[run_id]
                 write_bytes(records_dir / f"{run_id}.{name}", figure)
                 written.append(records_dir / f"{run_id}.{name}")
+        submissions = {}
+        for record in ranked_kfold_records(views):
+            kept = kept_submission(record, store_dir)
+            if kept is not None:
+                path = records_dir / f"{record['run_id']}.{SUBMISSION_COPY}{kept.suffix}"
+                write_bytes(path, kept.read_bytes())
+                written.append(path)
+                submissions[path.name] = path
         if records_dir.is_dir():
+            for stale in records_dir.glob(f"*.{SUBMISSION_COPY}.*"):
+                if stale.name not in submissions:
+                    stale.unlink()
             for stale in records_dir.glob("*.json"):
                 if stale.stem not in used:
                     stale.unlink()

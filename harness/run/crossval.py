@@ -114,6 +114,9 @@ def pool_folds(host: Host, spec: RunSpec, members: Sequence[Mapping[str, Any]], 
     run_dir = runs_dir() / identity.run_id
     run_dir.mkdir(parents=True, exist_ok=True)
     saved = task.save_predictions(pooled_predictions, run_dir / task.predictions_file)
+    # the fold ensemble's eval rates as a submission, for the leaderboard to keep beside the record
+    keep = getattr(task, "write_kept_submission", None)  # a task written before the method existed has none
+    kept = keep(data, pooled_predictions, run_dir) if keep is not None else None
     per_fold = {
         name: [record["metrics"][name]["value"] for record in members] for name in metrics if all(name in r["metrics"] for r in members)
     }
@@ -137,6 +140,7 @@ def pool_folds(host: Host, spec: RunSpec, members: Sequence[Mapping[str, Any]], 
         seed=spec.seed,
         epochs=int(sum(record["epochs"] for record in members)),
         stopped_because=f"{spec.folds}-fold cross-validation over {n_labelled} labelled trials",
+        updates=_pooled_updates(members),
         metrics=metrics,
         folds={
             "k": spec.folds,
@@ -145,12 +149,24 @@ def pool_folds(host: Host, spec: RunSpec, members: Sequence[Mapping[str, Any]], 
             "per_fold": per_fold,
             "spread": {name: _spread(values) for name, values in per_fold.items()},
         },
-        paths={"run_dir": str(run_dir), "checkpoint": None, "predictions": str(Path(saved)), "submission": None},
+        paths={"run_dir": str(run_dir), "checkpoint": None, "predictions": str(Path(saved)), "submission": None if kept is None else str(Path(kept))},
         spec=_spec_dict(spec),
         search_trial=spec.search_trial,
     )
     record.write()
     return record.to_dict()
+
+
+def _pooled_updates(members: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
+    """The folds' updates summed; cut short when one fold was. None when a fold made no updates
+    (a closed-form fit) or was recorded before records counted them."""
+    if not all(record.get("updates") for record in members):
+        return None
+    return {
+        "done": sum(record["updates"]["done"] for record in members),
+        "planned": sum(record["updates"]["planned"] for record in members),
+        "cut_short": any(record["updates"]["cut_short"] for record in members),
+    }
 
 
 def _spec_dict(spec: RunSpec) -> dict[str, Any]:

@@ -140,6 +140,7 @@ def execute(
         wall_seconds=round(outcome.wall_seconds, 3),
         epochs=outcome.epochs,
         stopped_because=outcome.stopped_because,
+        updates=outcome.updates(),
         history=[
             {key: round(float(point[key]), 5) if math.isfinite(float(point[key])) else None for key in history_keys(point, run.plan.selection_metric)}
             for point in outcome.history

@@ -27,6 +27,7 @@ from harness.run.checkpoints import load_checkpoint, restore_rng_state, rng_stat
 from harness.contracts import AuxiliaryLosses, DirectFit, TrainingPlan
 from harness.run.context import RunContext
 from harness.specs import TrainConfig
+from harness.store.schema import TIME_CAP_STOP
 
 #: Called after each validation with (epoch, metrics) — the CLI's progress bar listens here.
 EpochCallback = Callable[[int, dict[str, float]], None]
@@ -41,8 +42,22 @@ class TrainOutcome:
     wall_seconds: float
     stopped_because: str
     resumed_from_epoch: int | None = None
+    #: Optimizer updates done (over every attempt) and planned (the update budget, whole epochs).
+    updates_done: int = 0
+    updates_planned: int = 0
     history: list[dict[str, float]] = field(default_factory=list)
     chosen: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def cut_short(self) -> bool:
+        """The wall-clock cap stopped the run before its update budget was spent."""
+        return self.stopped_because.startswith(TIME_CAP_STOP) and self.updates_done < self.updates_planned
+
+    def updates(self) -> dict[str, Any] | None:
+        """The record's ``updates`` (None for a closed-form fit, which makes none)."""
+        if not self.updates_planned:
+            return None
+        return {"done": self.updates_done, "planned": self.updates_planned, "cut_short": self.cut_short}
 
 
 def seed_everything(seed: int) -> torch.Generator:
@@ -192,8 +207,8 @@ def train(
         if config.patience and epoch - best_epoch >= config.patience:
             stopped = f"early stop: no better {plan.selection_label} for {config.patience} epochs"
             break
-        if budget is not None and elapsed >= budget:
-            stopped = f"time budget of {config.max_minutes:g} min"
+        if budget is not None and elapsed >= budget and not last_epoch:  # on the last epoch the budget is spent anyway
+            stopped = f"{TIME_CAP_STOP} {config.max_minutes:g} min"
             break
     return TrainOutcome(
         epochs=epoch + 1,
@@ -202,5 +217,7 @@ def train(
         wall_seconds=time.perf_counter() - clock,
         stopped_because=stopped,
         resumed_from_epoch=resumed,
+        updates_done=(epoch + 1) * steps_per_epoch,
+        updates_planned=total_steps,
         history=history,
     )

@@ -18,6 +18,8 @@ pruner and the budgets::
     sampler: {name: tpe, seed: 0}      # tpe, gp or random (with their Optuna options)
     pruner: {name: median, n_warmup_steps: 100}   # median, hyperband or none
     trials: 30
+    folds: 5                           # score trials by pooled K-fold val; 0: the one split
+                                       # (default: the task's K where eval targets are withheld)
     max_minutes: 110                   # the whole study (per worker)
     trial_max_minutes: 4               # each trial
 
@@ -42,7 +44,7 @@ DEFAULT_TRIALS = 20
 
 _KEYS = {
     "version", "kind", "base", "dataset", "seed", "families", "space", "fixed", "study",
-    "sampler", "pruner", "trials", "max_minutes", "trial_max_minutes", "baseline",
+    "sampler", "pruner", "trials", "max_minutes", "trial_max_minutes", "baseline", "folds",
 }
 
 
@@ -75,6 +77,9 @@ class SearchSpec:
     #: Enqueue the configuration as it stands (base spec, fixed values, the plugins' defaults) as
     #: a new study's first trial: what the search must beat, and a good point for the sampler.
     baseline: bool = False
+    #: Score each trial by the pooled validation metric of this many folds (0: the dataset's own
+    #: split). None: not chosen, so the task's protocol decides (:func:`harness.search.worker.protocol_search`).
+    folds: int | None = None
     #: The file it came from ("command line" when options built it); errors name it.
     source: str = "command line"
 
@@ -122,6 +127,7 @@ def search_spec_from_mapping(data: Mapping[str, Any], source: str = "<search spe
         max_minutes=_minutes(data.get("max_minutes"), source, "max_minutes"),
         trial_max_minutes=_minutes(data.get("trial_max_minutes"), source, "trial_max_minutes"),
         baseline=_flag(data.get("baseline", False), source, "baseline"),
+        folds=_folds(data.get("folds"), source),
         source=source,
     )
 
@@ -202,6 +208,14 @@ def _count(raw: Any, source: str, key: str) -> int:
 def _flag(raw: Any, source: str, key: str) -> bool:
     if not isinstance(raw, bool):
         raise SpecError(source, key, f"expected true or false, found {raw!r}")
+    return raw
+
+
+def _folds(raw: Any, source: str) -> int | None:
+    if raw is None:
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, int) or raw == 1 or raw < 0:
+        raise SpecError(source, "folds", f"expected 0 (the dataset's own split) or a fold count >= 2, found {raw!r}")
     return raw
 
 

@@ -33,7 +33,7 @@ from harness.plugin.host import Host
 from harness.search.space import SearchPlan
 from harness.search.study import DEFAULT_HEARTBEAT_SECONDS, MAX_RETRIES, STALE_AFTER_HEARTBEATS, make_sampler, objective_label, storage_kind
 from harness.specs import RunSpec
-from harness.store.records import record_task
+from harness.store.records import cut_short, record_task
 
 if TYPE_CHECKING:
     import optuna
@@ -100,6 +100,28 @@ def search_task(host: Host, search: Any) -> Any:
     what the study optimises and which way."""
     data, _ = host.load_dataset(search.base.dataset, search.base.dataset_config)
     return host.task_of(data)
+
+
+def protocol_search(host: Host, search: Any) -> tuple[Any, Any]:
+    """The search as it runs, and its task: trials scored by the pooled validation metric of K
+    folds where the search says K (``--folds`` or the search spec's ``folds:``; 0 is the one
+    split), else the base spec's folds, else the K the task ranks by where the dataset withholds
+    its eval targets (:meth:`harness.contracts.Task.ranks_by_folds`), so that a search selects
+    on what its leaderboard ranks. Pruning still watches the first fold's curve."""
+    from dataclasses import replace
+
+    data, _ = host.load_dataset(search.base.dataset, search.base.dataset_config)
+    task = host.task_of(data)
+    folds = search.folds
+    if folds is None:
+        ranks_by = getattr(task, "ranks_by_folds", None)  # a task written before the method existed has none
+        folds = search.base.folds or (ranks_by(data) if ranks_by is not None else None) or 0
+    return replace(search, folds=folds, base=replace(search.base, folds=folds, fold=None)), task
+
+
+def selection_label(search: Any, task: Any) -> str:
+    """What a study's trials are scored by: "pooled 5-fold val co-bps" or "val co-bps (one split)"."""
+    return f"pooled {search.base.folds}-fold {task.validation_label}" if search.base.folds else f"{task.validation_label} (one split)"
 
 
 def evaluate_spec(
@@ -290,6 +312,10 @@ class Worker:
         trial.set_user_attr("run_id", records[0]["run_id"])  # the scored record (a K-fold trial's pooled one)
         trial.set_user_attr("epochs", int(records[-1]["epochs"]))
         trial.set_user_attr("train_seconds", float(records[0]["wall_seconds"]))
+        short = cut_short(records[0], {record["run_id"]: record for record in records[1:]})
+        if short:  # its budget was not spent: a value that depends on the machine's load, named so in the table
+            trial.set_user_attr("cut_short", short)
+            self.say(f"trial {trial.number}: {short} (raise --trial-minutes or the study's max_minutes)")
         return value
 
     def requeue_interrupted(self) -> None:

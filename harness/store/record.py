@@ -14,6 +14,10 @@ Schema versions (``schema_version``; readers take every one, new records are the
    dataset, model and objective (:func:`harness.run.context.run_identity`); ``legacy_run_id``
    keeps the version-1 id of the same spec, which ``find_record`` accepts too. Ensemble ids
    were already named by what they combine (members and merged settings) and are unchanged.
+3. ``updates``: the training budget in optimizer updates (``done``, ``planned``) and whether the
+   wall-clock cap stopped the run before it was spent (``cut_short``); a pooled K-fold record
+   sums its folds' and is cut short when one of them is. Older records say only
+   ``stopped_because`` (see :func:`harness.store.schema.cut_short`).
 
 A record read from the store keeps its version when written again (``bench rescore``
 adds metrics to it): the meaning of its ``run_id`` is that of its version.
@@ -42,7 +46,7 @@ from harness.store.schema import (
 )
 
 #: Keys that a record may leave out; ``to_dict`` leaves them out when they are None.
-_OMITTED_WHEN_NONE = ("task", "stopped_because", "history", "folds", "search", "legacy_run_id")
+_OMITTED_WHEN_NONE = ("task", "stopped_because", "history", "folds", "search", "legacy_run_id", "updates")
 _NOT_STORED = {"source", "_checked"}
 
 
@@ -89,6 +93,8 @@ class RunRecord:
     search: Mapping[str, Any] | None = None
     #: (version 2) the id the same spec had under version 1.
     legacy_run_id: str | None = None
+    #: (version 3) updates done and planned, and whether the wall-clock cap cut the run short.
+    updates: Mapping[str, Any] | None = None
     schema: str = RECORD_SCHEMA
     schema_version: int = RECORD_SCHEMA_VERSION
     #: Where the record came from, for messages (a file); not stored.
@@ -155,7 +161,7 @@ class RunRecord:
         for key in _OMITTED_WHEN_NONE:
             if data[key] is None:
                 data.pop(key)
-        for key in ("dataset", "hyperparameters", "versions", "paths", "spec", "metrics", "task", "folds", "search"):
+        for key in ("dataset", "hyperparameters", "versions", "paths", "spec", "metrics", "task", "folds", "search", "updates"):
             if key in data:
                 data[key] = dict(data[key])
         if "history" in data:

@@ -24,6 +24,7 @@ from harness.store.schema import (  # noqa: F401  (importable from here as befor
     RECORD_SCHEMA_VERSION,
     RecordError,
     canonical_json,
+    cut_short,
     jsonable,
     record_header,
     record_metrics,

@@ -19,9 +19,9 @@ from harness.errors import BenchError
 
 RECORD_SCHEMA = "bench-harness/run-record"
 #: The version new records are written in; every version down to 1 is read.
-RECORD_SCHEMA_VERSION = 2
+RECORD_SCHEMA_VERSION = 3
 #: Keys a record of some version added, that records of earlier versions never carry.
-_ADDED_IN_VERSION = {"legacy_run_id": 2}
+_ADDED_IN_VERSION = {"legacy_run_id": 2, "updates": 3}
 
 _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
@@ -63,6 +63,9 @@ _OPTIONAL: dict[str, Any] = {
     "task": {"name": str, "primary_metric": str, "validation_metric": str},
     # (version 2) the spec-only id this run had under version 1, so an old id still finds it
     "legacy_run_id": str,
+    # (version 3) the training budget in optimizer updates: those done, those planned, and whether
+    # the wall-clock cap (train.max_minutes) stopped the run before its update budget was spent
+    "updates": {"done": int, "planned": int, "cut_short": bool},
 }
 _OPTIONAL_HYPERPARAMETERS: dict[str, Any] = {"chosen": dict}
 #: A binned dataset's bin size (NLB co-smoothing); a task whose data has no bins (video encoding)
@@ -213,6 +216,39 @@ def task_entry(task: Any) -> dict[str, Any]:
 def record_task(record: Mapping[str, Any]) -> dict[str, str]:
     """The task a record's run posed: its ``task`` key, or NLB co-smoothing for older records."""
     return dict(record.get("task") or LEGACY_TASK)
+
+
+#: How the trainer words a stop by the wall-clock cap (``train.max_minutes``).
+TIME_CAP_STOP = "time budget of"
+
+
+def cut_short(record: Mapping[str, Any], fold_runs: Mapping[str, Mapping[str, Any]] | None = None) -> str | None:
+    """Why a run stands for less training than its budget, or None when it does not: the
+    wall-clock cap stopped it before its update budget was spent. A run's budget is in updates
+    (``train.steps`` or epochs); ``train.max_minutes`` is only a safety cap, so a run it stopped
+    depends on the machine's load and is not a result to rank. A pooled K-fold record is cut
+    short when one of its folds is (``fold_runs``: fold records by run id, for records pooled
+    before version 3). Records before version 3 say only ``stopped_because``: a run stopped by
+    the cap that had not finished its planned epochs (or whose planned epochs are unknown, a
+    ``train.steps`` budget) counts as cut short."""
+    updates = record.get("updates")
+    if updates is not None:
+        if not updates["cut_short"]:
+            return None
+        return f"cut short by the time cap: {updates['done']:,} of {updates['planned']:,} updates"
+    members = record.get("folds", {}).get("members", [])
+    if members:
+        short = [str(fold) for fold, run_id in enumerate(members) if (fold_runs or {}).get(run_id) is not None and cut_short(fold_runs[run_id])]
+        if short:
+            return f"cut short by the time cap: fold{'s' if len(short) > 1 else ''} {', '.join(short)} of {len(members)}"
+        return None
+    stopped = record.get("stopped_because") or ""
+    if not stopped.startswith(TIME_CAP_STOP):
+        return None
+    train = record["hyperparameters"].get("train", {})
+    if not train.get("steps") and record["epochs"] >= int(train.get("epochs", 0) or 0) > 0:
+        return None  # the cap fell due on the last planned epoch: the budget was spent
+    return f"cut short by the time cap ({stopped.removeprefix(TIME_CAP_STOP).strip()}) after {record['epochs']:,} epochs"
 
 
 def record_metrics(metrics: Mapping[str, Any]) -> dict[str, dict[str, Any]]:

@@ -91,7 +91,10 @@ def compare_command(
     """Two runs or groups side by side per metric, with the seed spread: is the difference noise?"""
     from harness.leaderboard.compare import NOISE_STANDARD_ERRORS, comparison_rows, resolve
 
+    from harness.store.records import cut_short, read_records
+
     a, b = resolve(first, store, dataset), resolve(second, store, dataset)
+    by_id = {record["run_id"]: record for record in read_records(store)} if any("folds" in r for r in a.records + b.records) else {}
     datasets = {(r["dataset"]["name"], r["dataset"]["checksum"]) for r in a.records + b.records}
     table = Table(title=f"A: {a.label}   B: {b.label}", title_justify="left")
     for column in ("metric", "A", "B", "B - A", "verdict"):
@@ -101,8 +104,13 @@ def compare_command(
     console.print(table)
     console.print(
         f"[dim]mean ± sd over seeds; a difference under {NOISE_STANDARD_ERRORS:g} standard errors "
-        "(sqrt(sd_A²/n_A + sd_B²/n_B)) is within noise[/]"
+        "(sqrt(sd_A²/n_A + sd_B²/n_B)) is within noise; two K-fold results on the same folds are judged by "
+        "their paired per-fold differences (mean ± its standard error over folds)[/]"
     )
+    for name, side in (("A", a), ("B", b)):  # a result the wall-clock cap cut short stands for less training than its budget
+        reasons = [reason for record in side.records if (reason := cut_short(record, by_id))]
+        if reasons:
+            console.print(f"[yellow]warning:[/] {name} was {escape(reasons[0])}: the boards list it unranked")
     if len(datasets) > 1:
         console.print("[yellow]warning:[/] A and B were not scored on the same data: " + ", ".join(f"{n} ({c[:8]})" for n, c in sorted(datasets)))
 

@@ -32,7 +32,7 @@ def tune_command(
     objectives: Annotated[Optional[list[str]], typer.Option("--objective", help="An objective to search (repeatable).")] = None,
     seed: SeedOption = None,
     device: DeviceOption = None,
-    folds: Annotated[Optional[int], typer.Option("--folds", help="Score each trial by K-fold cross-validation (its pooled validation metric), as bench run --folds K.")] = None,
+    folds: Annotated[Optional[int], typer.Option("--folds", help="Score each trial by K-fold cross-validation (its pooled validation metric), as bench run --folds K; 0: the one split. Default: the task's K where the dataset withholds its eval targets (5 on mc_maze_small).")] = None,
     fixed: Annotated[Optional[list[str]], typer.Option("--set", help="Fix a parameter instead of sampling it, e.g. --set train.steps=2000 --set ndt.depth=2.")] = None,
     trials: Annotated[Optional[int], typer.Option("--trials", "-n", help="Trials in the study (all workers together).")] = None,
     max_minutes: Annotated[Optional[float], typer.Option("--max-minutes", help="Wall-clock budget of this worker's part of the study.")] = None,
@@ -51,7 +51,7 @@ def tune_command(
 ) -> None:
     """Search hyperparameters with Optuna: each trial is a bench run (recorded, resumable); run it again, or on more machines with --storage, to continue or share the study."""
     from harness.search.study import default_storage_url, make_pruner, make_sampler, objective_label, open_storage, open_study
-    from harness.search.worker import Budgets, Worker, ensemble_top, search_task
+    from harness.search.worker import Budgets, Worker, ensemble_top, protocol_search, selection_label
     from harness.search.space import build_plan
 
     host = cli_state(ctx).host
@@ -62,15 +62,15 @@ def tune_command(
         trials=trials, max_minutes=max_minutes, trial_minutes=trial_minutes, sampler=sampler, sampler_seed=sampler_seed, pruner=pruner,
         baseline=baseline,
     )
+    search, task = protocol_search(host, search)  # what the study optimises, which way, on how many folds
     plan = build_plan(host, search)
-    task = search_task(host, search)  # what the study optimises, and which way
     name = study_name or search.study or default_study_name(search, spec_file)
     url = storage or default_storage_url()
     study = open_study(open_storage(url, heartbeat), name, plan, make_sampler(search.sampler, source=search.source), make_pruner(search.pruner, source=search.source), task=task)
     console.print(
         f"study [bold]{escape(name)}[/] ({url.split(':', 1)[0]}): {search.trials} trials of "
         f"{', '.join(f.label for f in search.families)} on {search.base.dataset}, sampler {search.sampler['name']}, pruner {search.pruner['name']}, "
-        f"{study.direction.name.lower()} {objective_label(study)}"
+        f"{study.direction.name.lower()} {objective_label(study)}; selects on {selection_label(search, task)}"
     )
     worker = Worker(host, plan, study, Budgets(search.trials, search.max_minutes, search.trial_max_minutes), storage_url=url, heartbeat_seconds=heartbeat, say=lambda m: console.print(escape(m)))
     report = worker.run()
@@ -101,7 +101,7 @@ def search_from_options(host: Host, spec_file: Path | None, **options: Any):
     else:
         base = host.default_spec((options["models"] or [None])[0])
         search = SearchSpec(base=base, families=(Family(base.model, base.objective),))
-    base = search.base.with_overrides(dataset=options["dataset"], seed=options["seed"], device=options["device"], folds=options["folds"])
+    base = search.base.with_overrides(dataset=options["dataset"], seed=options["seed"], device=options["device"])
     families = search.families
     if options["models"] or options["objectives"]:
         models = options["models"] or sorted({f.model for f in families})
@@ -128,6 +128,8 @@ def search_from_options(host: Host, spec_file: Path | None, **options: Any):
         "max_minutes": options["max_minutes"],
         "trial_max_minutes": options["trial_minutes"],
     }
+    if options["folds"] is not None and (options["folds"] == 1 or options["folds"] < 0):
+        raise BenchError(f"--folds {options['folds']}: expected 0 (the dataset's own split) or a fold count >= 2")
     for key, value in budgets.items():
         if value is not None and value <= 0:
             raise BenchError(f"--{key.replace('_max_minutes', '-minutes').replace('_', '-')}: expected a number > 0, found {value}")
@@ -139,6 +141,7 @@ def search_from_options(host: Host, spec_file: Path | None, **options: Any):
         sampler=sampler,
         pruner=pruner,
         baseline=search.baseline if options.get("baseline") is None else options["baseline"],
+        folds=search.folds if options["folds"] is None else options["folds"],
         **{key: value for key, value in budgets.items() if value is not None},
     )
 
@@ -175,7 +178,7 @@ def print_study(study, top: int) -> None:
                 str(trial.number) + ("" if slot_of(trial) == trial.number else f" (retry of {slot_of(trial)})"),
                 escape(str(trial.user_attrs.get("family", "-"))),
                 f"{trial.value:.4f}",
-                str(trial.user_attrs.get("epochs", "-")),
+                str(trial.user_attrs.get("epochs", "-")) + (" (cut short)" if trial.user_attrs.get("cut_short") else ""),
                 escape(params),
                 escape(str(trial.user_attrs.get("run_id", "-"))),
             )

@@ -155,6 +155,14 @@ class EncodingTask:
             "float32 prediction (trials x neurons x scored frames, NaN past a trial's end)"
         )
 
+    def write_kept_submission(self, data: EncodingData, predictions: EncodingPredictions, folder) -> None:
+        """None: an encoding submission is a folder of files per mouse, not kept beside records."""
+        return None
+
+    def ranks_by_folds(self, data: EncodingData) -> int | None:
+        """None: an encoding run is scored on its dataset's own split (K-fold rows are optional)."""
+        return None
+
     def fold_split(self, data: EncodingData, fold: int, folds: int) -> EncodingData:
         from harness.tasks.encoding.folds import fold_split
 

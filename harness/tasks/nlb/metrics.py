@@ -140,7 +140,7 @@ def nlb_group_scores(target: Mapping[str, Any], submission: Mapping[str, Any], *
     scores = {"co-bps": nlb_bits_per_spike(array(submission, "eval_rates_heldout"), eval_spikes_heldout)}
     if dmfc and "eval_behavior" in target:
         scores["tp corr"] = nlb_tp_corr(eval_spikes_heldout, eval_rates, array(target, "eval_behavior"))
-    elif not dmfc and {"train_behavior", "eval_behavior"} <= set(target):
+    elif not dmfc and {"train_behavior", "eval_behavior"} <= set(target) and "train_rates_heldin" in submission:
         train_rates = np.concatenate([array(submission, "train_rates_heldin"), array(submission, "train_rates_heldout")], axis=-1)
         masks = (array(target, "train_decode_mask"), array(target, "eval_decode_mask")) if "train_decode_mask" in target else (None, None)
         scores["vel R2"] = nlb_velocity_r2(train_rates, array(target, "train_behavior"), eval_rates, array(target, "eval_behavior"), *masks)

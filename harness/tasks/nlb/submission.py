@@ -119,8 +119,11 @@ def submission_arrays(data: DatasetTensors, predictions: Predictions) -> dict[st
     return arrays
 
 
-def write_submission(data: DatasetTensors, predictions: Predictions, path: str | Path) -> dict[str, tuple[int, ...]]:
-    """Write the NLB/EvalAI submission for ``data`` to ``path`` (h5, atomically).
+def write_submission(data: DatasetTensors, predictions: Predictions, path: str | Path, *, eval_only: bool = False) -> dict[str, tuple[int, ...]]:
+    """Write the NLB/EvalAI submission for ``data`` to ``path`` (h5 with gzip, atomically; h5py
+    and nlb_tools read it as any h5). ``eval_only`` leaves out the train rates: the compact copy
+    the leaderboard keeps beside a record, a few MB at most, from which co-bps, psth R2 and fp-bps
+    are rescored against a target file (vel R2 needs the train rates: a full submission).
 
     Returns the shape of every array written, by name.
     """
@@ -129,10 +132,12 @@ def write_submission(data: DatasetTensors, predictions: Predictions, path: str |
     if not data.submission_name:
         raise BenchError(f"dataset '{data.name}' has no NLB submission name, so it cannot be submitted")
     arrays = submission_arrays(data, predictions)
+    if eval_only:
+        arrays = {name: array for name, array in arrays.items() if name.startswith("eval_")}
     with atomic_path(path) as temporary, h5py.File(temporary, "w") as file:
         group = file.create_group(data.submission_name)
         for name, array in arrays.items():
-            group.create_dataset(name, data=array)
+            group.create_dataset(name, data=array, compression="gzip", compression_opts=9, shuffle=True)
     return {name: tuple(array.shape) for name, array in arrays.items()}
 
 
@@ -179,7 +184,8 @@ def score_submission(submission_path: str | Path, target_path: str | Path) -> di
                 continue
             submission = _read_group(submission_file[group_name])
             target = _read_group(target_file[group_name])
-            if group_name in NLB_DATASETS and {"train_behavior", "eval_behavior"} <= set(target):
+            # nlb's evaluate needs train rates for vel R2; a kept eval-only copy is scored on the rest
+            if group_name in NLB_DATASETS and {"train_behavior", "eval_behavior"} <= set(target) and "train_rates_heldin" in submission:
                 group_scores = _unwrap_evaluate(nlb_evaluate({group_name: target}, {group_name: submission}))
             else:
                 group_scores = nlb_group_scores(target, submission, dmfc=group_name.startswith("dmfc_rsg"))

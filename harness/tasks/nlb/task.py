@@ -20,6 +20,13 @@ from harness.errors import BenchError
 from harness.tasks.nlb.glossary import METRIC_LABELS
 
 
+#: The folds of the protocol where eval targets are withheld (issue #21): 5 over mc_maze_small's
+#: 75 labelled trials, 15 trials a fold.
+PROTOCOL_FOLDS = 5
+#: The compact submission a pooled K-fold record keeps in its run folder.
+KEPT_SUBMISSION = "submission.h5"
+
+
 class CoSmoothingTask:
     """NLB'21 co-smoothing (with forward prediction where a dataset has forward bins)."""
 
@@ -153,8 +160,24 @@ class CoSmoothingTask:
 
         return write_submission(data, predictions, path)
 
+    def write_kept_submission(self, data: DatasetTensors, predictions: Predictions, folder) -> Path | None:
+        """The eval rates as ``bench submit`` writes them (gzip h5, no train rates: ~2 MB on
+        mc_maze_small), in ``folder/submission.h5``; None for data without a submission name."""
+        from harness.tasks.nlb.submission import write_submission
+
+        if not data.submission_name:
+            return None
+        path = Path(folder) / KEPT_SUBMISSION
+        write_submission(data, predictions, path, eval_only=True)
+        return path
+
     def submission_description(self, data: DatasetTensors) -> str:
         return f"group '{data.submission_name}' (float32 rates)"
+
+    def ranks_by_folds(self, data: DatasetTensors) -> int | None:
+        """Eval targets withheld (NLB's public files): the labelled trials are all there is to
+        rank on, so boards rank pooled K-fold rows and searches select on them."""
+        return PROTOCOL_FOLDS if data.eval.heldout is None else None
 
     def fold_split(self, data: DatasetTensors, fold: int, folds: int) -> DatasetTensors:
         from harness.tasks.nlb.folds import fold_split
