@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 from harness.cli import main
-from harness.leaderboard import board as leaderboard
+import harness.leaderboard as leaderboard
 from harness.store import records as results
 from harness.store.record import RunRecord
 from harness.testing import KitComponentsPlugin, kit_host
@@ -71,6 +71,21 @@ def test_a_cut_short_row_is_listed_with_its_mark_but_not_ranked(tmp_path):
     exported = json.loads((tmp_path / "out" / "mc_maze_small.json").read_text())
     rows = exported["rows"] if isinstance(exported, dict) else exported
     assert any(row.get("cut_short") == "cut short by the time cap: fold 1 of 3" for row in rows)
+
+
+def test_a_cut_short_preliminary_row_says_so_in_every_rendering(tmp_path):
+    folder = tmp_path / "store"
+    cut = run("lfads-s0", "lfads", "cd", 0, 0.30)
+    cut["stopped_because"] = "time budget of 15 min"
+    cut["updates"] = {"done": 300, "planned": 1000, "cut_short": True}
+    for record in [cut, run("ndt-s0", "ndt", "mtm", 0, 0.25), *kfold("smooth-cv3", "smoothing", None, 0.15, 0.01)]:
+        results.write_record(record, store=folder)
+    leaderboard.generate(folder, tmp_path / "out")
+    lines = (tmp_path / "out" / "mc_maze_small.md").read_text().splitlines()
+    lfads = next(line for line in lines if line.startswith("| lfads |"))
+    ndt = next(line for line in lines if line.startswith("| ndt |"))
+    assert "cut short" in lfads and "cut short" not in ndt
+    assert "single split, 2 trials; cut short" in (tmp_path / "out" / "site" / "mc_maze_small.html").read_text()
 
 
 # -- paired noise: K-fold rows share their seeded folds ------------------------------------------

@@ -281,7 +281,8 @@ def build_view(board: Board, task: Any, components: dict[tuple[str, str], Compon
             rank_text=rank_text,
             names=[row.model_name, row.objective or "—"] + ([row.ensembler or "—"] if with_ensembler else []),
             cells={metric: _cell(row, metric, seeds) for metric in columns.shown},
-            validation=validation_text(row),
+            # preliminary tables have no rank column: the mark goes where every rendering shows it
+            validation=validation_text(row) + (f"; {CUT_SHORT_MARK}" if id(row) in short else ""),
             parameters=sorted({record["n_parameters"] for record in row.records}),
             seconds=statistics.fmean(record["wall_seconds"] for record in row.records),
             same_as=same,
