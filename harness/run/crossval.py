@@ -140,7 +140,7 @@ def pool_folds(host: Host, spec: RunSpec, members: Sequence[Mapping[str, Any]], 
         seed=spec.seed,
         epochs=int(sum(record["epochs"] for record in members)),
         stopped_because=f"{spec.folds}-fold cross-validation over {n_labelled} labelled trials",
-        updates=_pooled_updates(members),
+        updates=pooled_updates(members),
         metrics=metrics,
         folds={
             "k": spec.folds,
@@ -157,7 +157,7 @@ def pool_folds(host: Host, spec: RunSpec, members: Sequence[Mapping[str, Any]], 
     return record.to_dict()
 
 
-def _pooled_updates(members: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
+def pooled_updates(members: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
     """The folds' updates summed; cut short when one fold was. None when a fold made no updates
     (a closed-form fit) or was recorded before records counted them."""
     if not all(record.get("updates") for record in members):

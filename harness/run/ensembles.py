@@ -10,6 +10,10 @@ scoring it on those same trials flatters it. The task's ``ensemble_metrics`` the
 NLB co-smoothing cross-fits over ``folds`` seeded folds of val trials;
 a task whose ensemblers fit nothing on val scores it as any run. The predictions saved for export
 (train, val, eval) come from one fit on all val trials.
+
+K-fold members (pooled records on the same folds) are combined on their out-of-fold rates and
+cross-fitted over their own training folds by the task's ``ensemble_folds``: the ensemble is a
+K-fold row like its members, with per-fold scores, a kept submission and their updates summed.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from typing import Any
 from harness.contracts import MetricValue
 from harness.errors import BenchError
 from harness.plugin.host import Host, merged_config
+from harness.run.crossval import pooled_updates
 from harness.store.home import runs_dir
 from harness.store.record import RunRecord
 from harness.store.records import predictions_path
@@ -76,6 +81,25 @@ def check_members(members: Sequence[Mapping[str, Any]]) -> None:
         path = predictions_path(record)
         if not path.is_file():
             raise BenchError(f"run {record['run_id']}: its predictions file {path} is missing (run it again with --rerun)")
+    pooled = [record for record in members if record.get("folds")]
+    if pooled and len(pooled) != len(members):
+        single = next(record["run_id"] for record in members if not record.get("folds"))
+        raise BenchError(
+            f"run {pooled[0]['run_id']} is a K-fold result and {single} is not: an ensemble combines either K-fold "
+            "results (on their out-of-fold rates) or single runs, not both"
+        )
+    for record in pooled[1:]:
+        if (record["folds"]["k"], record["folds"]["seed"]) != (pooled[0]["folds"]["k"], pooled[0]["folds"]["seed"]):
+            raise BenchError(
+                f"run {record['run_id']} pools {record['folds']['k']} folds (fold seed {record['folds']['seed']}) but "
+                f"{pooled[0]['run_id']} pools {pooled[0]['folds']['k']} (fold seed {pooled[0]['folds']['seed']}): "
+                "K-fold results combine only on the same folds"
+            )
+
+
+def member_folds(members: Sequence[Mapping[str, Any]]) -> int | None:
+    """The K that every member pools (checked by :func:`check_members`), or None for single runs."""
+    return members[0]["folds"]["k"] if members[0].get("folds") else None
 
 
 def without_trained_on(metrics: Mapping[str, MetricValue], members: Sequence[Mapping[str, Any]]) -> dict[str, MetricValue]:
@@ -113,18 +137,33 @@ def ensemble_runs(
     dataset = members[0]["dataset"]
     data = host.recorded_dataset(dataset, "the runs were")
     task = host.task_of(data)
-    combiner = host.ensembler(ensembler, settings, task=task.name)
     member_ids = [record["run_id"] for record in members]
     candidates = [task.load_predictions(predictions_path(record)) for record in members]
-    combined = combiner.combine(candidates, data)  # the final fit, on all val trials: what is exported
-    metrics, task_chosen, cross_fit_settings = task.ensemble_metrics(host, ensembler, settings, candidates, combined, data, folds, seed)
-    metrics = without_trained_on(metrics, members)
-    chosen = {"ensembler": dict(settings), **_chosen(combiner), **task_chosen}
+    k = member_folds(members)
+    folds_block = None
+    if k:  # K-fold members: cross-fitted over their own training folds, scored as a K-fold row
+        combine_folds = getattr(task, "ensemble_folds", None)
+        if combine_folds is None:
+            raise BenchError(f"task '{task.name}' has no ensemble_folds: it cannot combine K-fold results")
+        combined, metrics, task_chosen, folds_block = combine_folds(host, ensembler, settings, candidates, data, k)
+        chosen = {"ensembler": dict(settings), **task_chosen}
+        cross_fit_settings = {"folds": k, "seed": folds_block["seed"], "on": "the members' training folds"}
+        folds = k
+    else:
+        combiner = host.ensembler(ensembler, settings, task=task.name)
+        combined = combiner.combine(candidates, data)  # the final fit, on all val trials: what is exported
+        metrics, task_chosen, cross_fit_settings = task.ensemble_metrics(host, ensembler, settings, candidates, combined, data, folds, seed)
+        metrics = without_trained_on(metrics, members)
+        chosen = {"ensembler": dict(settings), **_chosen(combiner), **task_chosen}
 
     run_id = ensemble_id(data.name, ensembler, settings, member_ids, folds)
     run_dir = runs_dir() / run_id
     run_dir.mkdir(parents=True, exist_ok=True)
     saved = task.save_predictions(combined, run_dir / task.predictions_file)
+    kept = None
+    if k:  # a ranked row keeps its eval rates as a submission, like a member's
+        keep = getattr(task, "write_kept_submission", None)
+        kept = keep(data, combined, run_dir) if keep is not None else None
     record = RunRecord.of_members(
         host.plugin_versions,
         members,
@@ -142,9 +181,11 @@ def ensemble_runs(
         },
         seed=0,  # an ensemble is one record per member set; its members keep their own seeds
         epochs=0,
-        stopped_because=f"ensemble of {len(members)} runs",
+        stopped_because=f"ensemble of {len(members)} {k}-fold results" if k else f"ensemble of {len(members)} runs",
         metrics=metrics,
-        paths={"run_dir": str(run_dir), "checkpoint": None, "predictions": str(saved), "submission": None},
+        updates=pooled_updates(members) if k else None,
+        folds=folds_block,
+        paths={"run_dir": str(run_dir), "checkpoint": None, "predictions": str(saved), "submission": None if kept is None else str(kept)},
         spec={
             "ensembler": ensembler,
             "ensembler_config": dict(settings),

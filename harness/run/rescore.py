@@ -19,6 +19,8 @@ from harness.store.records import predictions_path, record_metrics, write_record
 
 def rescore(host: Host, record: dict[str, Any], store: str | Path | None = None) -> list[str]:
     """Add the metrics ``record`` lacks, scored from its saved predictions; returns their names."""
+    if record.get("folds") and record["ensembler"] is not None and not record["folds"].get("members"):
+        raise BenchError(f"ensemble {record['run_id']} combines K-fold results: rescore them, then combine them again with bench ensemble")
     if record.get("folds"):  # scored on the pooled view of its fold runs, not on the dataset's splits
         raise BenchError(
             f"run {record['run_id']} pools {record['folds'].get('k')} fold runs: rescore those, then pool them again with "

@@ -55,17 +55,19 @@ def cross_fit(
     data: DatasetTensors,
     folds: int,
     seed: int,
+    parts: Sequence[np.ndarray] | None = None,
 ) -> tuple[SplitRates, list[dict[str, Any]]]:
     """Val rates in which each trial is predicted by the ensembler fitted on the other folds, and
     what it chose on each fold (with the trial ids that fold held out). ``host`` builds a fresh
-    ensembler per fold (``host.ensembler(name, settings)``)."""
+    ensembler per fold (``host.ensembler(name, settings)``). ``parts`` (val positions per fold)
+    replaces the seeded folds: K-fold members are cross-fitted over their own training folds."""
     from harness.tasks.nlb.metrics import trial_ids
 
     n_trials = data.val.n_trials
     ids = np.asarray(trial_ids(data.val))
     pooled: dict[str, np.ndarray] = {}
     per_fold = []
-    for held in val_folds(n_trials, folds, seed):
+    for held in parts if parts is not None else val_folds(n_trials, folds, seed):
         fit = np.setdiff1d(np.arange(n_trials), held)
         fold_candidates, fold_data = _fold_view(candidates, data, fit, held)
         combiner = host.ensembler(ensembler, settings)  # a fresh one: nothing carries over between folds

@@ -110,7 +110,7 @@ def _rates_by_position(train: SplitRates, val: SplitRates, positions: tuple[np.n
     return scattered
 
 
-def _split_back(by_position: dict[str, np.ndarray], n_train: int) -> tuple[SplitRates, SplitRates]:
+def split_back(by_position: dict[str, np.ndarray], n_train: int) -> tuple[SplitRates, SplitRates]:
     train = SplitRates(**{name: array[:n_train] for name, array in by_position.items()})
     val = SplitRates(**{name: array[n_train:] for name, array in by_position.items()})
     return train, val
@@ -122,7 +122,7 @@ def to_dataset_layout(predictions: Predictions, data: DatasetTensors, fold: int,
     by_position = _rates_by_position(
         predictions.train, predictions.val, (plan.trained_by(fold), plan.validated_by(fold)), plan.n_train + plan.n_val
     )
-    train, val = _split_back(by_position, plan.n_train)
+    train, val = split_back(by_position, plan.n_train)
     return replace(predictions, train=train, val=val)
 
 
@@ -139,7 +139,7 @@ def out_of_fold(fold_predictions: list[Predictions], data: DatasetTensors) -> tu
         for name, array in by_position.items():
             target = pooled.setdefault(name, np.empty_like(array))
             target[mine] = array[mine]
-    return _split_back(pooled, plan.n_train)
+    return split_back(pooled, plan.n_train)
 
 
 def pooled_view(data: DatasetTensors, folds: int) -> DatasetTensors:

@@ -204,6 +204,13 @@ class CoSmoothingTask:
         return ensemble_metrics(host, ensembler, settings, candidates, combined, data, folds, seed)
 
 
+    def ensemble_folds(self, host, ensembler: str, settings, candidates, data: DatasetTensors, folds: int):
+        """K-fold members combined on their out-of-fold rates, cross-fitted over their training
+        folds: (predictions, metrics, chosen, the record's ``folds``)."""
+        from harness.tasks.nlb.fold_ensembles import fold_ensemble
+
+        return fold_ensemble(host, ensembler, settings, candidates, data, folds)
+
 def build() -> CoSmoothingTask:
     """The registered factory."""
     return CoSmoothingTask()
