@@ -97,7 +97,7 @@ def test_table_content(store, tmp_path):
     assert [row.split(" | ")[0] for row in rows] == ["| 3", "| 1", "| 2", "| —"]
     smoothing, ndt_masking, ndt_mtm, rnn = rows
     assert "| masking | 0.3200 ± 0.0283 |" in ndt_masking  # seeds 0 and 1: 0.30, 0.34 (the old 0.10 is superseded)
-    assert "| 2 | 50,000 | 1.8 min |" in ndt_masking
+    assert "| 2 | 50,000 | — | 1.8 min |" in ndt_masking  # old records count no updates
     assert "| mtm | 0.3100 | — |" in ndt_mtm
     assert "| 4.0 s |" in smoothing
     assert rnn.split(" | ")[3] == "—"
@@ -371,9 +371,9 @@ def test_labels_say_where_each_value_was_computed_and_align_text_left(tmp_path):
     header = lines[0].strip("| ").split(" | ")
     assert header == [
         "Rank", "Model", "Objective", "co-bps (val, 2 trials) ↑", "vel R2 (train+val, 4 trials) ↑", "oracle co-bps (eval, 48 trials) ↑",
-        "% of oracle (eval, 48 trials) ↑", "Validation", "Seeds", "Parameters", "Train time",
+        "% of oracle (eval, 48 trials) ↑", "Validation", "Seeds", "Parameters", "Updates", "Train time",
     ]
-    assert lines[1] == "|---:|---|---|---:|---:|---:|---:|---|---:|---:|---:|"  # names and Validation left, numbers right
+    assert lines[1] == "|---:|---|---|---:|---:|---:|---:|---|---:|---:|---:|---:|"  # names and Validation left, numbers right
     row = lines[2].split(" | ")
     assert row[5] == "0.6419"  # the same value on every seed: no "± 0.0000"
     assert row[6] == "84.8 ± 0.7"  # a percentage: one decimal

@@ -271,3 +271,22 @@ def test_a_search_spec_names_its_folds():
     assert search_spec_from_mapping({"kind": "search", "base": base}).folds is None  # the task's protocol decides
     with pytest.raises(SpecError, match="folds"):
         search_spec_from_mapping({"kind": "search", "base": base, "folds": 1})
+
+
+def test_every_rendering_shows_the_updates_a_row_made_and_its_budget(tmp_path):
+    folder = tmp_path / "store"
+    full, short = kfold("ndt-cv3", "ndt", "masking", 0.30, 0.02), kfold("rnn-cv3", "rnn", "masking", 0.20, 0.01)
+    full[-1]["updates"] = {"done": 3000, "planned": 3000, "cut_short": False}
+    short[-1]["updates"] = {"done": 2300, "planned": 3000, "cut_short": True}
+    for record in [*full, *short, *kfold("smooth-cv3", "smoothing", None, 0.15, 0.01)]:
+        results.write_record(record, store=folder)
+    leaderboard.generate(folder, tmp_path / "out")
+    text = (tmp_path / "out" / "mc_maze_small.md").read_text()
+    rows = {line.split(" | ")[1]: line for line in text.splitlines() if line.startswith("| ") and " | " in line}
+    assert "| 3,000 |" in rows["ndt"] and "| 2,300 of 3,000 |" in rows["rnn"]
+    assert "| — |" in rows["smoothing"].split("|", 8)[-1]  # a closed-form fit counts none
+    exported = json.loads((tmp_path / "out" / "mc_maze_small.json").read_text())
+    by_model = {row["model"]: row for row in (exported["rows"] if isinstance(exported, dict) else exported)}
+    assert (by_model["rnn"]["updates"], by_model["rnn"]["updates_planned"]) == (2300, 3000)
+    page = (tmp_path / "out" / "site" / "mc_maze_small.html").read_text()
+    assert '<td class="num" data-value="2300">2,300 of 3,000</td>' in page

@@ -71,6 +71,14 @@ def format_stat(values: list[float], n_seeds: int, spread: float | None = None, 
     return " ".join(stat_parts(values, n_seeds, spread, places))
 
 
+def row_updates(row: Row) -> tuple[float, float] | None:
+    """A row's updates done and planned, mean over its seeds; None unless every record counts them."""
+    counted = [record.get("updates") for record in row.records]
+    if not counted or not all(counted):
+        return None
+    return statistics.fmean(u["done"] for u in counted), statistics.fmean(u["planned"] for u in counted)
+
+
 def format_seconds(seconds: float) -> str:
     if seconds < 60:
         return f"{seconds:.1f} s"
@@ -131,6 +139,9 @@ class BoardRow:
     validation: str
     parameters: list[int]
     seconds: float
+    #: Optimizer updates done and planned (mean over seeds; summed over folds or members), None
+    #: where a record does not count them (a closed-form fit, a record before schema version 3).
+    updates: tuple[float, float] | None = None
     #: The ranked K-fold row this preliminary row is the same system as (an ensemble of exactly
     #: its fold models), and that row's rank; None for every other row.
     same_as: Row | None = None
@@ -159,6 +170,14 @@ class BoardRow:
     @property
     def seconds_text(self) -> str:
         return format_seconds(self.seconds)
+
+    @property
+    def updates_text(self) -> str:
+        """"35,000", or "32,410 of 35,000" when the cap stopped some before the budget; "—" uncounted."""
+        if self.updates is None:
+            return "—"
+        done, planned = self.updates
+        return f"{done:,.0f}" if done >= planned else f"{done:,.0f} of {planned:,.0f}"
 
 
 @dataclass
@@ -285,6 +304,7 @@ def build_view(board: Board, task: Any, components: dict[tuple[str, str], Compon
             validation=validation_text(row) + (f"; {CUT_SHORT_MARK}" if id(row) in short else ""),
             parameters=sorted({record["n_parameters"] for record in row.records}),
             seconds=statistics.fmean(record["wall_seconds"] for record in row.records),
+            updates=row_updates(row),
             same_as=same,
             same_as_rank=None if same is None else ranks[id(same)],
             cut_short=short.get(id(row)),

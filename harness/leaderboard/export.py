@@ -15,7 +15,7 @@ from harness.leaderboard.board import BoardRow, BoardView
 #: The fixed columns of every CSV, before the metric columns.
 ROW_COLUMNS = (
     "table", "rank", "label", "model", "variant", "objective", "ensembler", "folds", "validation", "seeds",
-    "parameters", "train_seconds", "same_as", "cut_short",
+    "parameters", "updates", "updates_planned", "train_seconds", "same_as", "cut_short",
 )
 #: The columns of each metric, after its mean (named by the metric itself).
 METRIC_SUFFIXES = ("sd", "split", "n_trials", "n_values")
@@ -39,6 +39,8 @@ def _facts(table: str, shown: BoardRow) -> dict[str, Any]:
         "validation": shown.validation,
         "seeds": shown.seeds,
         "parameters": shown.parameters[0] if len(shown.parameters) == 1 else " / ".join(map(str, shown.parameters)),
+        "updates": None if shown.updates is None else shown.updates[0],
+        "updates_planned": None if shown.updates is None else shown.updates[1],
         "train_seconds": shown.seconds,
         "same_as": None if shown.same_as is None else shown.same_as.label,
         "cut_short": shown.cut_short,

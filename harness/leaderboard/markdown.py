@@ -24,15 +24,15 @@ def _table(header: list[str], numeric: list[bool], rows: list[list[str]]) -> lis
 def render_board(view: BoardView) -> str:
     board, columns, arrow = view.board, view.columns, view.arrows
     names = view.name_headers
-    facts = ["Validation", "Seeds", "Parameters", "Train time"]
+    facts = ["Validation", "Seeds", "Parameters", "Updates", "Train time"]
     text = [False] * len(names)
 
     def table(name: str, rows: list[BoardRow], ranked: bool) -> list[str]:
         metrics = view.table_metrics[name]
         header = [*names, *(view.header(m, name) for m in metrics), *facts]
-        numeric = [*text, *(True for _ in metrics), False, True, True, True]  # names and Validation are text
+        numeric = [*text, *(True for _ in metrics), False, True, True, True, True]  # names and Validation are text
         cells = [
-            [*shown.names, *(shown.cells[m].text for m in metrics), shown.validation, str(shown.seeds), shown.parameters_text, shown.seconds_text]
+            [*shown.names, *(shown.cells[m].text for m in metrics), shown.validation, str(shown.seeds), shown.parameters_text, shown.updates_text, shown.seconds_text]
             for shown in rows
         ]
         if ranked:

@@ -149,7 +149,7 @@ def render_board(view: BoardView) -> bytes:
         return [f'<td class="name">{_e(value).replace("+", "+<wbr>")}</td>' for value in shown.names]
 
     facts = [_header("Validation", "text"), _header("Seeds", "number"), _header("Parameters", "number", higher=False)]
-    facts.append(_header("Train time", "number", higher=False))
+    facts += [_header("Updates", "number", higher=False), _header("Train time", "number", higher=False)]
     ranked_metrics, preliminary_metrics = view.table_metrics["ranked"], view.table_metrics["preliminary"]
     head = [_header("Rank", "number", higher=False), *(_header(n, "text") for n in names), *_metric_headers(view, ranked_metrics, "ranked"), *facts]
 
@@ -160,6 +160,7 @@ def render_board(view: BoardView) -> bytes:
             f"<td>{_e(shown.validation)}</td>",
             f'<td class="num" data-value="{shown.seeds}">{_seed_links(shown.row)}</td>',
             f'<td class="num" data-value="{shown.parameters[0]}">{_e(shown.parameters_text)}</td>',
+            f'<td class="num" data-value="{"" if shown.updates is None else f"{shown.updates[0]:.6g}"}">{_e(shown.updates_text)}</td>',
             f'<td class="num" data-value="{shown.seconds:.6g}"><span>{_e(shown.seconds_text)}</span></td>',
         ]
 
