@@ -115,8 +115,7 @@ def pool_folds(host: Host, spec: RunSpec, members: Sequence[Mapping[str, Any]], 
     run_dir.mkdir(parents=True, exist_ok=True)
     saved = task.save_predictions(pooled_predictions, run_dir / task.predictions_file)
     # the fold ensemble's eval rates as a submission, for the leaderboard to keep beside the record
-    keep = getattr(task, "write_kept_submission", None)  # a task written before the method existed has none
-    kept = keep(data, pooled_predictions, run_dir) if keep is not None else None
+    kept = write_kept_submission(task, data, pooled_predictions, run_dir)
     per_fold = {
         name: [record["metrics"][name]["value"] for record in members] for name in metrics if all(name in r["metrics"] for r in members)
     }
@@ -155,6 +154,12 @@ def pool_folds(host: Host, spec: RunSpec, members: Sequence[Mapping[str, Any]], 
     )
     record.write()
     return record.to_dict()
+
+
+def write_kept_submission(task: Any, data: Any, predictions: Any, run_dir: Path) -> Path | None:
+    """The task's kept submission of ``predictions`` in ``run_dir``; None where it keeps none."""
+    keep = getattr(task, "write_kept_submission", None)  # a task written before the method existed has none
+    return keep(data, predictions, run_dir) if keep is not None else None
 
 
 def pooled_updates(members: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:

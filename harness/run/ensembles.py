@@ -27,7 +27,7 @@ from typing import Any
 from harness.contracts import MetricValue
 from harness.errors import BenchError
 from harness.plugin.host import Host, merged_config
-from harness.run.crossval import pooled_updates
+from harness.run.crossval import pooled_updates, write_kept_submission
 from harness.store.home import runs_dir
 from harness.store.record import RunRecord
 from harness.store.records import predictions_path
@@ -160,10 +160,8 @@ def ensemble_runs(
     run_dir = runs_dir() / run_id
     run_dir.mkdir(parents=True, exist_ok=True)
     saved = task.save_predictions(combined, run_dir / task.predictions_file)
-    kept = None
-    if k:  # a ranked row keeps its eval rates as a submission, like a member's
-        keep = getattr(task, "write_kept_submission", None)
-        kept = keep(data, combined, run_dir) if keep is not None else None
+    # a K-fold row keeps its eval rates as a submission, like its members
+    kept = write_kept_submission(task, data, combined, run_dir) if k else None
     record = RunRecord.of_members(
         host.plugin_versions,
         members,

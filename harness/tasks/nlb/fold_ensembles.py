@@ -2,9 +2,8 @@
 
 A K-fold record's predictions are out-of-fold rates (every labelled trial predicted by the fold
 model that never trained on it, in the dataset's train/val layout) plus the fold ensemble's eval
-rates. Ensembling such
-records is honest only if the ensembler never scores a trial it was fitted on: for each of the K
-training folds it is fitted on the other folds' out-of-fold rates and predicts this fold, so the
+rates. Ensembling such records is honest only if the ensembler never scores a trial it was fitted
+on: for each of the K training folds it is fitted on the other folds' out-of-fold rates and predicts this fold, so the
 ensemble's pooled score, its per-fold scores and its eval-size null figure are computed exactly as
 a member's are, on the same trials, and the paired noise marks compare it fold by fold with
 them. Its eval rates (what ``bench submit`` exports) come from one fit on all labelled trials.
@@ -20,19 +19,9 @@ import numpy as np
 
 from harness.contracts import FOLD_SEED, DatasetTensors, MetricValue, Predictions
 from harness.tasks.nlb.bits import nlb_bits_per_spike
-from harness.tasks.nlb.crossval import (
-    EVAL_SIZED,
-    EVAL_SIZED_REPEATS,
-    grouped_bits_per_spike,
-)
+from harness.tasks.nlb.crossval import EVAL_SIZED, eval_sized_co_bps
 from harness.tasks.nlb.ensembles import IN_SAMPLE_METRIC, cross_fit
-from harness.tasks.nlb.folds import (
-    FoldPlan,
-    labelled_trials,
-    pooled_predictions,
-    pooled_view,
-    split_back,
-)
+from harness.tasks.nlb.folds import FoldPlan, from_pooled_predictions, pooled_predictions, pooled_view
 
 #: Metrics scored per fold (on that fold's trials alone), for the spread and the paired marks.
 PER_FOLD_METRICS = ("co-bps", "val_co_bps", "fp-bps")
@@ -62,29 +51,13 @@ def _per_fold(view: DatasetTensors, rates: Predictions, parts: Sequence[np.ndarr
     return {name: [fold[name].value for fold in scores] for name in PER_FOLD_METRICS if all(name in fold for fold in scores)}
 
 
-def _eval_sized(view: DatasetTensors, data: DatasetTensors, heldout: np.ndarray, folds: int) -> MetricValue:
-    """The eval-size null figure, grouped over the same trial order as a member's (so the same
-    random groups): the pooled view's rates put back in the labelled trials' order."""
-    plan = FoldPlan.for_data(data, folds)
-    labelled = labelled_trials(data)
-    rates = np.empty_like(heldout)
-    rates[plan.order] = heldout
-    size = data.eval.n_trials
-    note = (
-        f"cross-fitted rates of all {labelled.n_trials} labelled trials, nlb_tools bits_per_spike per random group of "
-        f"{size} trials (the eval split's size), spike-weighted, mean of {EVAL_SIZED_REPEATS} groupings"
-    )
-    trials = [int(t) for t in labelled.trial_ids]
-    return MetricValue(grouped_bits_per_spike(rates, labelled.heldout, size), f"{folds}-fold val", len(trials), trials, note)
-
-
 def fold_ensemble(
     host: Any, ensembler: str, settings: Mapping[str, Any], candidates: Sequence[Predictions], data: DatasetTensors, folds: int
 ) -> tuple[Predictions, dict[str, MetricValue], dict[str, Any], dict[str, Any]]:
-    """Combine K-fold members (their pooled predictions) on ``data``'s K folds: the
+    """Combine K-fold members (their saved predictions) on ``data``'s K folds. Returns the
     predictions to save (cross-fitted rates for labelled trials, the final fit on all of them for
-    eval), the metrics (cross-fitted over the training
-    folds), what the ensembler chose (on all trials, and per fold), and the record's ``folds`` (per-fold values, spread)."""
+    eval), the metrics (cross-fitted over the training folds), what the ensembler chose (on all
+    trials, and per fold) and the record's ``folds`` (per-fold values, spread)."""
     import statistics
 
     from harness.tasks.nlb.metrics import score
@@ -96,10 +69,12 @@ def fold_ensemble(
     parts = fold_positions(data, folds)
     cross_fitted, chosen_per_fold = cross_fit(host, ensembler, settings, candidates, view, folds, FOLD_SEED, parts=parts)
     scored = dataclasses.replace(combined, val=cross_fitted)
+    # saved as a member's are: cross-fitted (out-of-fold) rates in the dataset's layout, the final fit's eval
+    saved = from_pooled_predictions(scored, data, folds)
     n_labelled = view.val.n_trials
     metrics = {name: _pooled_note(value, folds, n_labelled) for name, value in score(view, scored).items()}
-    if data.eval.heldout is None and data.eval.n_trials:
-        metrics[EVAL_SIZED] = _eval_sized(view, data, cross_fitted.heldout, folds)
+    if data.eval.heldout is None and data.eval.n_trials:  # grouped exactly as a member's figure is
+        metrics[EVAL_SIZED] = MetricValue.from_dict(eval_sized_co_bps(saved.train, saved.val, data, folds))
     in_sample = nlb_bits_per_spike(combined.val.heldout, view.val.heldout)
     metrics[IN_SAMPLE_METRIC] = MetricValue(
         float(in_sample) if np.isfinite(in_sample) else None, f"{folds}-fold val", n_labelled, metrics["co-bps"].trials if "co-bps" in metrics else [],
@@ -108,17 +83,6 @@ def fold_ensemble(
     per_fold = _per_fold(view, scored, parts)
     spread = {name: statistics.stdev(values) if None not in values and len(values) > 1 else None for name, values in per_fold.items()}
     folds_block = {"k": folds, "seed": FOLD_SEED, "members": [], "per_fold": per_fold, "spread": spread}
-    # saved as a member's are: cross-fitted (out-of-fold) rates in the dataset's layout, the final fit's eval
     chosen = {**dict(getattr(combiner, "chosen", {}) or {}), "folds": chosen_per_fold}
-    return _dataset_layout(scored, data, folds), metrics, chosen, folds_block
+    return saved, metrics, chosen, folds_block
 
-
-def _dataset_layout(pooled: Predictions, data: DatasetTensors, folds: int) -> Predictions:
-    """Predictions in the pooled view's layout put back into ``data``'s own train and val."""
-    plan = FoldPlan.for_data(data, folds)
-    by_position = {}
-    for name, array in pooled.val.arrays().items():
-        by_position[name] = np.empty_like(array)
-        by_position[name][plan.order] = array
-    train, val = split_back(by_position, plan.n_train)
-    return dataclasses.replace(pooled, train=train, val=val)

@@ -110,7 +110,7 @@ def _rates_by_position(train: SplitRates, val: SplitRates, positions: tuple[np.n
     return scattered
 
 
-def split_back(by_position: dict[str, np.ndarray], n_train: int) -> tuple[SplitRates, SplitRates]:
+def _split_back(by_position: dict[str, np.ndarray], n_train: int) -> tuple[SplitRates, SplitRates]:
     train = SplitRates(**{name: array[:n_train] for name, array in by_position.items()})
     val = SplitRates(**{name: array[n_train:] for name, array in by_position.items()})
     return train, val
@@ -122,7 +122,7 @@ def to_dataset_layout(predictions: Predictions, data: DatasetTensors, fold: int,
     by_position = _rates_by_position(
         predictions.train, predictions.val, (plan.trained_by(fold), plan.validated_by(fold)), plan.n_train + plan.n_val
     )
-    train, val = split_back(by_position, plan.n_train)
+    train, val = _split_back(by_position, plan.n_train)
     return replace(predictions, train=train, val=val)
 
 
@@ -139,7 +139,7 @@ def out_of_fold(fold_predictions: list[Predictions], data: DatasetTensors) -> tu
         for name, array in by_position.items():
             target = pooled.setdefault(name, np.empty_like(array))
             target[mine] = array[mine]
-    return split_back(pooled, plan.n_train)
+    return _split_back(pooled, plan.n_train)
 
 
 def pooled_view(data: DatasetTensors, folds: int) -> DatasetTensors:
@@ -161,3 +161,13 @@ def pooled_predictions(train: SplitRates, val: SplitRates, eval_rates: SplitRate
         val=SplitRates(**{name: array[plan.order] for name, array in by_position.items()}),
         eval=eval_rates,
     )
+
+
+def from_pooled_predictions(predictions: Predictions, data: DatasetTensors, folds: int) -> Predictions:
+    """The inverse of :func:`pooled_predictions`: rates in the pooled view's layout (every labelled
+    trial in val, trial-id order) put back into ``data``'s own train and val."""
+    plan = FoldPlan.for_data(data, folds)
+    positions = (np.arange(0), plan.order)
+    by_position = _rates_by_position(predictions.train, predictions.val, positions, plan.n_train + plan.n_val)
+    train, val = _split_back(by_position, plan.n_train)
+    return replace(predictions, train=train, val=val)
