@@ -4,54 +4,32 @@ training folds, recorded and ranked as a K-fold row."""
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 
 import numpy as np
 import pytest
 
-from harness import hookimpl
 from harness.cli import main
 from harness.tasks.nlb.metrics import nlb_bits_per_spike
 from harness.tasks.nlb.submission import load_predictions
 from harness.testing import KitComponentsPlugin, kit_host
 
+from fixtures.withheld import WithheldPlugin, load_withheld
+
 K = 3
-
-
-class Withheld:
-    """bench-tiny with its eval targets withheld, as MC_Maze_Small's are."""
-
-    @hookimpl
-    def bench_register_datasets(self, register):
-        register("tiny-withheld", "harness.testing:load_tiny_dataset", description="", defaults={"seed": 0})
 
 
 def records(bench_home):
     return {r["run_id"]: r for r in (json.loads(p.read_text()) for p in (bench_home / "results").glob("*.json"))}
 
 
-@pytest.fixture
-def withheld(monkeypatch):
-    import harness.testing as kit
-
-    original = kit.load_tiny_dataset
-
-    def load(config):
-        data = original(config)
-        return replace(data, name="tiny-withheld", eval=replace(data.eval, heldout=None, heldout_forward=None, behavior=None))
-
-    monkeypatch.setattr(kit, "load_tiny_dataset", load)
-    return load
-
-
 def host(*extra):
     from fixtures.ensemblers import GainPlugin
 
-    return kit_host(KitComponentsPlugin(), Withheld(), GainPlugin(), *extra)
+    return kit_host(KitComponentsPlugin(), WithheldPlugin(), GainPlugin(), *extra)
 
 
 @pytest.fixture
-def two_kfold_results(bench_home, withheld, capsys):
+def two_kfold_results(bench_home, capsys):
     for seed in ("0", "1"):
         args = ["run", "--dataset", "tiny-withheld", "--model", "kit-linear", "--objective", "kit-cosmoothing", "--epochs", "2",
                 "--no-progress", "--fold-ensembler", "kit-mean", "--folds", str(K), "--seed", seed]
@@ -62,7 +40,7 @@ def two_kfold_results(bench_home, withheld, capsys):
     return pooled
 
 
-def test_each_fold_is_predicted_by_a_fit_on_the_other_folds_out_of_fold_rates(bench_home, withheld, two_kfold_results, capsys):
+def test_each_fold_is_predicted_by_a_fit_on_the_other_folds_out_of_fold_rates(bench_home, two_kfold_results, capsys):
     from fixtures.ensemblers import GainEnsembler
 
     from harness.tasks.nlb.crossval import EVAL_SIZED, grouped_bits_per_spike
@@ -72,7 +50,7 @@ def test_each_fold_is_predicted_by_a_fit_on_the_other_folds_out_of_fold_rates(be
     ids = [r["run_id"] for r in two_kfold_results]
     assert main(["--verbose", "ensemble", *ids, "--ensembler", "test-gain"], host=host()) == 0
     (record,) = [r for r in records(bench_home).values() if r["ensembler"] == "test-gain"]
-    data = withheld({"seed": 0})
+    data = load_withheld({"seed": 0})
     labelled = labelled_trials(data)
     all_ids = sorted(labelled.trial_ids.tolist())
 
@@ -118,7 +96,7 @@ def test_each_fold_is_predicted_by_a_fit_on_the_other_folds_out_of_fold_rates(be
     assert record["spec"]["cross_fit"]["folds"] == K and record["updates"]["done"] == sum(r["updates"]["done"] for r in two_kfold_results)
 
 
-def test_a_fold_ensemble_is_a_k_fold_row_of_the_board(bench_home, withheld, two_kfold_results, capsys):
+def test_a_fold_ensemble_is_a_k_fold_row_of_the_board(bench_home, two_kfold_results, capsys):
     from harness.leaderboard.board import boards_from_records
 
     ids = [r["run_id"] for r in two_kfold_results]
@@ -129,7 +107,7 @@ def test_a_fold_ensemble_is_a_k_fold_row_of_the_board(bench_home, withheld, two_
     assert row.spread("co-bps") is not None
 
 
-def test_k_fold_results_combine_only_with_k_fold_results_on_the_same_folds(bench_home, withheld, two_kfold_results, capsys):
+def test_k_fold_results_combine_only_with_k_fold_results_on_the_same_folds(bench_home, two_kfold_results, capsys):
     args = ["run", "--dataset", "tiny-withheld", "--model", "kit-linear", "--objective", "kit-cosmoothing", "--epochs", "2", "--no-progress"]
     assert main([*args, "--seed", "2"], host=host()) == 0
     assert main([*args, "--seed", "3", "--fold-ensembler", "kit-mean", "--folds", "2"], host=host()) == 0

@@ -283,25 +283,12 @@ def test_pooled_record_where_eval_is_withheld_adds_the_eval_sized_score(bench_ho
     """As on MC_Maze_Small: the record carries the 75-trial pooled co-bps and the eval-sized one."""
     from harness.tasks.nlb.crossval import EVAL_SIZED
 
-    class Withheld:
-        @hookimpl
-        def bench_register_datasets(self, register):
-            register("tiny-withheld", "harness.testing:load_tiny_dataset", description="", defaults={"seed": 0})
+    from fixtures.withheld import WithheldPlugin
 
-    import harness.testing as kit
-
-    original = kit.load_tiny_dataset
-
-    def withheld(config):
-        data = original(config)
-        return replace(data, name="tiny-withheld", eval=replace(data.eval, heldout=None, heldout_forward=None, behavior=None))
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(kit, "load_tiny_dataset", withheld)
-        host = kit_host(KitComponentsPlugin(), Withheld())
-        args = ["run", "--dataset", "tiny-withheld", "--model", "kit-linear", "--objective", "kit-cosmoothing", "--epochs", "2",
-                "--no-progress", "--fold-ensembler", "kit-mean", "--folds", "2"]
-        assert main(args, host=host) == 0
+    host = kit_host(KitComponentsPlugin(), WithheldPlugin())
+    args = ["run", "--dataset", "tiny-withheld", "--model", "kit-linear", "--objective", "kit-cosmoothing", "--epochs", "2",
+            "--no-progress", "--fold-ensembler", "kit-mean", "--folds", "2"]
+    assert main(args, host=host) == 0
     (pooled,) = [r for r in records(bench_home).values() if r.get("folds")]
     assert pooled["metrics"]["co-bps"]["n_trials"] == 40 and pooled["metrics"]["co-bps"]["split"] == "2-fold val"
     assert pooled["metrics"][EVAL_SIZED]["value"] is not None and "groups of 8" not in pooled["metrics"][EVAL_SIZED]["note"]

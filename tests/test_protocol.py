@@ -13,6 +13,7 @@ from harness.store.record import RunRecord
 from harness.testing import KitComponentsPlugin, kit_host
 
 from fixtures.run_records import make_record
+from fixtures.withheld import WithheldPlugin, load_withheld
 from test_leaderboard import kfold, run
 
 
@@ -154,24 +155,6 @@ def test_rows_that_do_not_pair_keep_the_spread_rule():
 
 
 # -- searches select on the protocol: pooled K-fold scores where eval targets are withheld -------
-
-
-def load_withheld(config):
-    """The kit's tiny dataset as NLB publishes one: the eval trials' held-out targets withheld."""
-    from dataclasses import replace
-
-    from harness.testing import make_tiny_dataset
-
-    data = make_tiny_dataset(seed=int(config.get("seed", 0)))
-    return data.with_splits(eval=replace(data.eval, heldout=None, heldout_forward=None))
-
-
-class WithheldPlugin:
-    from harness import hookimpl
-
-    @hookimpl
-    def bench_register_datasets(self, register) -> None:
-        register("tiny-withheld", "test_protocol:load_withheld", description="tiny, eval targets withheld", defaults={"seed": 0})
 
 
 def test_a_search_on_withheld_eval_targets_selects_on_pooled_folds_by_default(bench_home, capsys):
