@@ -173,7 +173,8 @@ class BoardRow:
 
     @property
     def updates_text(self) -> str:
-        """"35,000", or "32,410 of 35,000" when the cap stopped some before the budget; "—" uncounted."""
+        """"35,000", or "32,410 of 35,000" when some runs stopped before their budget (an early
+        stop, or the cap: the rank cell says which); "—" where the records count no updates."""
         if self.updates is None:
             return "—"
         done, planned = self.updates
