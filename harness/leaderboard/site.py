@@ -25,9 +25,9 @@ _STYLE = """
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2em auto;max-width:1400px;padding:0 1em;color:#1b1f24;background:#fff}
 h1{font-size:1.6em}h2{font-size:1.2em;margin-top:1.6em}
 table{border-collapse:collapse;margin:1em 0;font-size:.85em}
-th,td{border:1px solid #d0d7de;padding:.3em .45em;text-align:left;vertical-align:top}
+th,td{border:1px solid #d0d7de;padding:.3em .35em;text-align:left;vertical-align:top}
 th{background:#f6f8fa}th .scope{font-weight:normal;font-size:.85em;color:#57606a}td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-table.board td.num{white-space:normal}td.num span{white-space:nowrap}
+table.board{font-size:.8em}table.board td.num{white-space:normal}td.num span{white-space:nowrap}
 table.sortable th{cursor:pointer;user-select:none}table.board th{min-width:3.5em;max-width:8em}
 table.sortable th[aria-sort=ascending]::after{content:" \\25B2"}table.sortable th[aria-sort=descending]::after{content:" \\25BC"}
 tr:nth-child(even) td{background:#fafbfc}
