@@ -89,6 +89,13 @@ def same_fold_models(row: Row, kfold_rows: Sequence[Row]) -> Row | None:
 #: A paired difference below this many standard errors is noise.
 NOISE_STANDARD_ERRORS = 2.0
 
+#: What "2 ≈ 1" means, said the same way on every board (markdown and site).
+NOISE_MARK_EXPLAINED = (
+    "“2 ≈ 1”: the row ranked 2 is within noise of the row ranked 1. K-fold rows are paired fold by fold (the "
+    f"same trials): within noise when their mean per-fold difference is under {NOISE_STANDARD_ERRORS:g} standard "
+    "errors; rows that do not pair, when their difference is under the larger of their sds over seeds."
+)
+
 
 @dataclass(frozen=True)
 class PairedDifference:
