@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from harness.leaderboard.board import GENERATED_MARKER, REGENERATE, SITE_FOLDER, BoardRow, BoardView, fold_run_ids
-from harness.leaderboard.ranking import NOISE_MARK_EXPLAINED
+from harness.leaderboard.ranking import NOISE_MARK_EXPLAINED, preliminary_heading
 
 
 def _cell(text: str) -> str:
@@ -62,12 +62,12 @@ def render_board(view: BoardView) -> str:
         *table("ranked", view.rows, ranked=True),
     ]
     if view.preliminary:
+        heading, explained = preliminary_heading([shown.row for shown in view.preliminary])
         lines += [
             "",
-            "## Preliminary (one split)",
+            f"## {heading}",
             "",
-            f"Validated on the dataset's one val split, not cross-validated over every labelled trial like the K-fold "
-            f"rows above: not ranked against them. Ordered by {board.primary}.",
+            f"{explained} Ordered by {board.primary}.",
             "",
             *table("preliminary", view.preliminary, ranked=False),
         ]

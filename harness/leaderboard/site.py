@@ -18,7 +18,7 @@ from typing import Any
 
 from harness.leaderboard.board import REGENERATE, BoardRow, BoardView, Row, fold_run_ids, format_seconds, ordered_metrics
 from harness.leaderboard.components import used_components
-from harness.leaderboard.ranking import NOISE_MARK_EXPLAINED
+from harness.leaderboard.ranking import NOISE_MARK_EXPLAINED, preliminary_heading
 
 GENERATOR = "bench leaderboard"
 
@@ -183,10 +183,10 @@ def render_board(view: BoardView) -> bytes:
         body.append("<tr>" + rank + "".join(cells(shown, ranked_metrics)) + "</tr>")
     body += ["</tbody>", "</table></div>"]
     if view.preliminary:
+        heading, explained = preliminary_heading([shown.row for shown in view.preliminary])
         body += [
-            "<h2>Preliminary (one split)</h2>",
-            f"<p>Validated on the dataset's one val split, not cross-validated over every labelled trial like the K-fold "
-            f"rows above: not ranked against them. Ordered by {_e(board.primary)}.</p>",
+            f"<h2>{_e(heading)}</h2>",
+            f"<p>{_e(explained)} Ordered by {_e(board.primary)}.</p>",
             '<div class="scroll"><table class="sortable board" id="preliminary">',
             "<thead><tr>"
             + "".join(_header(n, "text") for n in names)
