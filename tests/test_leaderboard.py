@@ -349,6 +349,27 @@ def test_only_kfold_rows_on_the_boards_folds_are_ranked(tmp_path):
     assert "| ndt × masking (5-fold) | 0.2600 |" in (tmp_path / "out" / "index.md").read_text()
 
 
+def test_a_kfold_result_that_named_its_fold_ensembler_is_the_same_row_as_one_that_does_not(tmp_path):
+    """Older K-fold records named their fold ensembler ("mean") as their ensembler; it makes only
+    their eval predictions, so they and newer records of the system are one row, the newest shown."""
+    folder = tmp_path / "store"
+    old = kfold("smooth-cv5-old", "smoothing", None, 0.15, 0.01, k=5)
+    old[-1]["ensembler"] = "mean"
+    new = kfold("smooth-cv5-new", "smoothing", None, 0.16, 0.01, k=5)
+    for record in new:
+        record["created"] = record["created"].replace("2025-", "2026-")
+    tuned = kfold("ndt-cv5-tuned", "ndt", "masking", 0.27, 0.02, k=5)
+    tuned[-1]["ensembler"] = "mean"
+    tuned[-1]["spec"] = dict(tuned[-1]["spec"], label="tuned")  # a K-fold row of a labelled spec stays its own row
+    for record in [*old, *new, *kfold("ndt-cv5", "ndt", "masking", 0.26, 0.02, k=5), *tuned]:
+        results.write_record(record, store=folder)
+    leaderboard.generate(folder, tmp_path / "out")
+    ranked = (tmp_path / "out" / "mc_maze_small.md").read_text().split("## Runs")[0]
+    rows = [line for line in ranked.splitlines() if line.startswith("| ") and "---" not in line][1:]
+    assert [row.split(" | ")[1] for row in rows] == ["smoothing", "ndt [tuned]", "ndt"]
+    assert "0.1600" in rows[0] and "| mean |" not in ranked
+
+
 def test_an_ensemble_of_one_kfold_rows_folds_is_that_row_not_another_system(kfold_store, tmp_path):
     leaderboard.generate(kfold_store, tmp_path / "out")
     text = (tmp_path / "out" / "mc_maze_small.md").read_text()

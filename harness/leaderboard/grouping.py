@@ -126,7 +126,7 @@ def boards_from_records(records: Sequence[dict[str, Any]]) -> list[Board]:
                 fold_runs[record["run_id"]] = record
                 continue
             # ensembles of the same runs combined differently ("mean", "mean top=3") are rows of their own
-            ensembler = record["ensembler"] and record["spec"].get("label", record["ensembler"])
+            ensembler = (record["spec"].get("label") or record["ensembler"]) if combines_runs(record) else None
             key = (record["model"], record["objective"], ensembler, record.get("folds", {}).get("k"), row_variant(record))
             task = record_task(record)
             row = rows.setdefault(key, Row(*key, primary=task["primary_metric"], validation=task["validation_metric"]))
@@ -140,12 +140,19 @@ def boards_from_records(records: Sequence[dict[str, Any]]) -> list[Board]:
     return boards
 
 
+def combines_runs(record: dict[str, Any]) -> bool:
+    """Whether a record is an ensemble of runs (its spec lists its members). A K-fold result of
+    one spec names its fold ensembler as its ``ensembler`` too, but that makes only its eval
+    predictions, not the pooled scores a board ranks: it is that spec's system, not an ensemble."""
+    return bool(record["ensembler"]) and not (record.get("folds") and "members" not in record["spec"])
+
+
 def row_variant(record: dict[str, Any]) -> str | None:
     """What sets a run's configuration apart on the board: its spec label, or the search trial
     that made it (each trial samples its own configuration). None for an ensemble, whose label
     names its ensembler column instead."""
     spec = record["spec"]
-    if record["ensembler"]:
+    if combines_runs(record):
         return None
     if spec.get("label"):
         return str(spec["label"])
