@@ -104,3 +104,19 @@ def test_help_and_a_plain_run_import_nothing_of_ray(bench_home):
     result = subprocess.run([sys.executable, "-c", PROBE, *RUN, "--folds", "2"], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout.strip().splitlines()[-1].replace("'", '"')) == []
+
+
+def test_a_retried_rerun_resumes_what_its_first_attempt_started(bench_home):
+    from harness.run.execute import execute
+    from harness.specs import RunSpec
+
+    host = kit_host(KitComponentsPlugin())
+    spec = RunSpec(dataset="bench-tiny", model="kit-linear", objective="kit-cosmoothing").with_overrides(train={"epochs": 3, "steps": 0})
+    first, outcome = execute(host, spec, rerun=True, rerun_token="request-1")
+    assert outcome.resumed_from_epoch is None
+    # the same request again (Ray retrying a task whose worker died): resumes from last.pt
+    again, outcome = execute(host, spec, rerun=True, rerun_token="request-1")
+    assert outcome.resumed_from_epoch == 3 and again["run_id"] == first["run_id"]
+    # another request to rerun starts over
+    _, outcome = execute(host, spec, rerun=True, rerun_token="request-2")
+    assert outcome.resumed_from_epoch is None
