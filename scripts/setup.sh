@@ -9,7 +9,7 @@ python=${PYTHON:-python3}
 venv=.venv
 stamp=$venv/.bench-setup
 # Any change to a pyproject (or to this script) re-runs the install.
-wanted=$(cat pyproject.toml plugins/*/pyproject.toml "$0" | sha256sum | cut -d' ' -f1)
+wanted=$( (cat pyproject.toml plugins/*/pyproject.toml "$0"; echo "extras=${BENCH_EXTRAS-default}") | sha256sum | cut -d' ' -f1)
 if [ -x "$venv/bin/bench" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$wanted" ]; then
     exit 0
 fi
@@ -20,7 +20,10 @@ $pip install --quiet --disable-pip-version-check "torch==2.13.0"  # pinned: othe
 # nlb_tools 0.0.4 pins pandas<=1.3.4 (no wheels for Python 3.11): install it alone, beside a modern
 # pandas; bench-nlb's compat layer fixes what newer pandas breaks.
 $pip install --quiet --disable-pip-version-check --no-deps "nlb_tools==0.0.4"
-editables=(-e ".[test,postgresql]")
+# BENCH_EXTRAS picks the harness' optional extras (comma-separated; empty: none beyond test);
+# by default PostgreSQL (bench tune across machines) and Ray (bench run --engine ray), whose tests CI runs.
+extras=${BENCH_EXTRAS-postgresql,ray}
+editables=(-e ".[test${extras:+,$extras}]")
 for plugin in plugins/bench-*/; do
     editables+=(-e "$plugin")
 done

@@ -17,8 +17,7 @@ from harness import __version__
 from harness.plugin.commands import CommandRegistry
 from harness.cli.state import CliState
 from harness.errors import BenchError
-from harness.plugin.host import Host
-from harness.plugin.manager import make_plugin_manager
+from harness.plugin.host import Host, HostRecipe
 
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -126,7 +125,7 @@ def main(argv: Sequence[str] | None = None, *, host: Host | None = None) -> int:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             if host is None:
-                host = Host(make_plugin_manager(allow=allow, block=block))
+                host = HostRecipe(None if allow is None else frozenset(allow), frozenset(block)).build()
             app = build_app(host)
         for warning in caught:
             stderr.print(f"[yellow]warning:[/] {escape(str(warning.message))}")

@@ -13,4 +13,7 @@ DatasetOption = Annotated[
 ]
 SeedOption = Annotated[Optional[int], typer.Option("--seed", help="Random seed (default 0).")]
 DeviceOption = Annotated[Optional[str], typer.Option("--device", help="cpu, cuda or cuda:N (default: CUDA when present, else CPU).")]
-SpecOption = Annotated[Optional[Path], typer.Option("--spec", help="A run spec YAML file; command-line options override it.", exists=False)]
+SpecOption = Annotated[
+    Optional[list[Path]],
+    typer.Option("--spec", help="A run spec YAML file; command-line options override it. Repeatable: several specs (board trainings) in one command.", exists=False),
+]

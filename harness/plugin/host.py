@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,11 +40,28 @@ def merged_config(entry: Entry, config: Mapping[str, Any] | None) -> dict[str, A
     return merged
 
 
+@dataclass(frozen=True)
+class HostRecipe:
+    """How a host's plugin manager was made, so that another process (a Ray worker) can make the
+    same one: the allow and block lists and the in-process plugins (objects of importable classes,
+    pickled with the recipe)."""
+
+    allow: frozenset[str] | None = None
+    block: frozenset[str] = frozenset()
+    extra_plugins: tuple[object, ...] = ()
+
+    def build(self) -> Host:
+        manager = make_plugin_manager(self.allow, self.block, extra_plugins=self.extra_plugins)
+        return Host(manager, recipe=self)
+
+
 class Host:
     """The harness' view of its plugins."""
 
-    def __init__(self, manager: pluggy.PluginManager | None = None):
+    def __init__(self, manager: pluggy.PluginManager | None = None, *, recipe: HostRecipe | None = None):
         self.manager = manager if manager is not None else make_plugin_manager()
+        #: How to make this host again elsewhere; None for a manager built by hand.
+        self.recipe = recipe if manager is not None else HostRecipe()
 
     @property
     def plugin_versions(self) -> dict[str, str]:

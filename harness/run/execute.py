@@ -19,6 +19,9 @@ from harness.run.context import RunContext, RunIdentity, choose_device, run_iden
 from harness.specs import RunSpec, dump_spec
 from harness.run.trainer import TrainOutcome, fit_direct, seed_everything, train
 
+#: In a run folder being rerun under a token (see ``execute``'s ``rerun_token``).
+RERUN_MARKER = ".rerun-token"
+
 #: Told after every epoch: the run (its plan names the selection metric), the epoch, its metrics.
 RunEpochCallback = Callable[[RunContext, int, dict[str, float]], None]
 
@@ -40,12 +43,15 @@ def execute(
     on_epoch: RunEpochCallback | None = None,
     on_status: Any = None,
     search: Mapping[str, Any] | None = None,
+    rerun_token: str | None = None,
 ) -> tuple[dict[str, Any], TrainOutcome | None]:
     """Run ``spec``; returns its results record and the training outcome (None if it was done).
 
     An identical spec that already completed is not trained again unless ``rerun``; an
     interrupted one resumes from its last checkpoint. ``search`` (study, trial, storage) goes
-    into the record of a run that ``bench tune`` made.
+    into the record of a run that ``bench tune`` made. ``rerun_token`` names one request to
+    rerun: a retried attempt of it (a Ray task whose worker died) resumes what the first attempt
+    started instead of starting over.
     """
     import torch
 
@@ -57,7 +63,11 @@ def execute(
     device = choose_device(spec.device)
     run = RunContext.for_spec(spec, device, run_identity(host, spec))
     if rerun:
-        shutil.rmtree(run.run_dir, ignore_errors=True)
+        marker = run.run_dir / RERUN_MARKER
+        if rerun_token is None or not marker.is_file() or marker.read_text() != rerun_token:
+            shutil.rmtree(run.run_dir, ignore_errors=True)
+            if rerun_token is not None:
+                write_text(marker, rerun_token)
     else:
         records = read_records()
         done = run.identity.find(records)

@@ -138,10 +138,9 @@ class KitComponentsPlugin:
 def kit_host(*extra_plugins: object):
     """A fresh Host with the installed plugins, the kit's tiny dataset and ``extra_plugins``
     (``TinyEncodingPlugin()`` adds the tiny encoding dataset, model and objective)."""
-    from harness.plugin.host import Host
-    from harness.plugin.manager import make_plugin_manager
+    from harness.plugin.host import HostRecipe
 
-    return Host(make_plugin_manager(extra_plugins=(TinyDatasetPlugin(), *extra_plugins)))
+    return HostRecipe(extra_plugins=(TinyDatasetPlugin(), *extra_plugins)).build()
 
 
 def tensor_batch(split: Split, data: DatasetTensors) -> Batch:

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
 from harness import hookimpl
+from harness.cli.commands.run_output import console, fold_line, print_record  # noqa: F401  (print_record: importable from here as before)
 from harness.cli.options import DeviceOption, SeedOption, SpecOption
+from harness.errors import BenchError
+from harness.run.executor import ENGINES
 from harness.plugin.commands import CommandRegistry
 from harness.cli.state import cli_state
 from harness.specs import DEFAULT_DATASET, DEFAULT_MODEL, DEFAULT_OBJECTIVE, RunSpec, load_spec, parse_assignments
@@ -19,12 +19,11 @@ if TYPE_CHECKING:
     from harness.plugin.host import Host
     from harness.run.context import RunContext
 
-console = Console(highlight=False)
 
 
 def run_command(
     ctx: typer.Context,
-    spec_file: SpecOption = None,
+    spec_files: SpecOption = None,
     dataset: Annotated[
         Optional[str],
         typer.Option(
@@ -57,25 +56,55 @@ def run_command(
     fold_ensembler: Annotated[str, typer.Option("--fold-ensembler", help="Ensembler of the fold models' eval rates.")] = "mean",
     rerun: Annotated[bool, typer.Option("--rerun", help="Train again even if this exact run already completed.")] = False,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show the live progress bar.")] = True,
+    seeds: Annotated[Optional[str], typer.Option("--seeds", help="Several seeds, e.g. 0,1,2: one result per seed (instead of --seed).")] = None,
+    engine: Annotated[
+        str, typer.Option("--engine", help="Where the runs of several folds, seeds or specs train: sequential (here, one after another) or ray (Ray tasks; pip install 'bench-harness[ray]').")
+    ] = "sequential",
+    ray_address: Annotated[Optional[str], typer.Option("--ray-address", help="With --engine ray: an existing cluster (host:port); default a local one for this command.")] = None,
+    task_cpus: Annotated[float, typer.Option("--task-cpus", help="With --engine ray: CPUs per run (its torch threads).")] = 1.0,
+    task_gpus: Annotated[float, typer.Option("--task-gpus", help="With --engine ray: GPUs per run (a fraction shares one).")] = 0.0,
 ) -> None:
     """Train and score a model; an interrupted run resumes when started again with the same settings."""
     from harness.plugin.host import resolve_objective
+    from harness.run.batch import with_seeds
     from harness.run.execute import execute
 
     host = cli_state(ctx).host
-    if spec_file is not None:
-        spec = load_spec(spec_file)
-    else:  # start from what the model is tuned for; options below still override
-        spec = host.default_spec(model)
+    if engine not in ENGINES:
+        raise BenchError(f"--engine {engine}: unknown; choose one of {', '.join(ENGINES)}")
+    seed_list = parse_seeds(seeds, seed)
+    # start from the specs given, else from what the model is tuned for; options below still override
+    bases = [load_spec(path) for path in spec_files or ()] or [host.default_spec(model)]
     overrides = parse_assignments(assignments)
-    spec = spec.with_overrides(
-        dataset=dataset,
-        model=model,
-        objective=objective,
-        seed=seed,
-        device=device,
-        folds=folds,
-        fold=fold,
+    specs = [with_options(base, overrides, dataset=dataset, model=model, objective=objective, seed=seed, device=device, folds=folds, fold=fold,
+                          max_minutes=max_minutes, epochs=epochs, lr=lr, batch_size=batch_size) for base in bases]
+    if not spec_files:
+        say_defaults(resolve_objective(host, specs[0]), {"model": model is not None, "dataset": dataset is not None, "objective": objective is not None})
+    for spec in specs:
+        check_settings(host, spec)  # an unknown --set key fails here, before any data loads
+
+    def run_one(one: RunSpec) -> dict:
+        with _LiveProgress(one, enabled=progress) as live:
+            record, outcome = execute(host, one, rerun=rerun, on_epoch=live.update, on_status=live.say)
+        if outcome is None:
+            console.print(f"[dim]{record['run_id']} already completed on {record['created']}; showing its record (--rerun trains again)[/]")
+        else:
+            console.print(f"[dim]{outcome.stopped_because}; {outcome.epochs} epochs in {outcome.wall_seconds:.1f} s[/]")
+        return record
+
+    if engine != "sequential" or len(specs) > 1 or seed_list:
+        from harness.cli.commands.run_batch import run_batch
+
+        run_batch(host, with_seeds(specs, seed_list), engine=engine, run_one=run_one, rerun=rerun, ensembler=fold_ensembler,
+                  ray_address=ray_address, task_cpus=task_cpus, task_gpus=task_gpus)
+        return
+    run_single(host, specs[0], run_one, rerun, fold_ensembler)
+
+
+def with_options(spec: RunSpec, overrides: dict, *, max_minutes, epochs, lr, batch_size, **fields) -> RunSpec:
+    """``spec`` with the command line's options and ``--set`` assignments over it."""
+    return spec.with_overrides(
+        **fields,
         dataset_config={**spec.dataset_config, **overrides.get("dataset", {})},
         model_config={**spec.model_config, **overrides.get("model", {})},
         objective_config={**spec.objective_config, **overrides.get("objective", {})},
@@ -88,18 +117,26 @@ def run_command(
             **overrides.get("train", {}),
         },
     )
-    if spec_file is None:
-        say_defaults(resolve_objective(host, spec), {"model": model is not None, "dataset": dataset is not None, "objective": objective is not None})
-    check_settings(host, spec)  # an unknown --set key fails here, before any data loads
 
-    def run_one(one: RunSpec) -> dict:
-        with _LiveProgress(one, enabled=progress) as live:
-            record, outcome = execute(host, one, rerun=rerun, on_epoch=live.update, on_status=live.say)
-        if outcome is None:
-            console.print(f"[dim]{record['run_id']} already completed on {record['created']}; showing its record (--rerun trains again)[/]")
-        else:
-            console.print(f"[dim]{outcome.stopped_because}; {outcome.epochs} epochs in {outcome.wall_seconds:.1f} s[/]")
-        return record
+
+def parse_seeds(seeds: str | None, seed: int | None) -> list[int] | None:
+    """``--seeds 0,1,2`` as a list (None without it); it and ``--seed`` exclude each other."""
+    if seeds is None:
+        return None
+    if seed is not None:
+        raise BenchError("--seed and --seeds exclude each other: give the one seed in --seeds")
+    try:
+        parsed = [int(part) for part in seeds.split(",") if part.strip()]
+    except ValueError:
+        raise BenchError(f"--seeds {seeds}: expected whole numbers separated by commas, e.g. 0,1,2") from None
+    if not parsed or len(set(parsed)) != len(parsed):
+        raise BenchError(f"--seeds {seeds}: expected distinct seeds, e.g. 0,1,2")
+    return parsed
+
+
+def run_single(host: Host, spec: RunSpec, run_one, rerun: bool, fold_ensembler: str) -> None:
+    """One result, here, as ``bench run`` always ran it: a run, one fold, or K folds pooled."""
+    from harness.plugin.host import resolve_objective
 
     if not spec.folds:
         print_record(run_one(spec))
@@ -118,15 +155,9 @@ def run_command(
         return
 
     def run_fold(one: RunSpec) -> dict:
-        from harness.store.records import record_task
-
         console.print(f"[bold]fold {one.fold} of {one.folds}[/]")
         record = run_one(one)
-        validation = record_task(record)["validation_metric"]
-        metric = record["metrics"].get(validation, {})
-        value = metric.get("value")
-        label = host.task(record_task(record)["name"]).validation_label
-        console.print(f"fold {one.fold}: {label} {'n/a' if value is None else f'{value:.4f}'} on its own {metric.get('n_trials', 0)} trials")
+        console.print(fold_line(host, one, record))
         return record
 
     print_record(cross_validate(host, spec, rerun=rerun, ensembler=fold_ensembler, run_fold=run_fold))
@@ -153,59 +184,6 @@ def say_defaults(spec: RunSpec, given: dict[str, bool]) -> None:
     if picked:
         options = "/".join(f"--{key}" for key in picked)
         console.print(f"[dim]defaults: {', '.join(f'{key} {value}' for key, value in picked.items())} ({options} to pick others)[/]")
-
-
-def print_record(record: dict) -> None:
-    """The record as a compact table (metric, value, split, trials): each distinct note is printed
-    once below it as a numbered footnote, so no row wraps."""
-    from harness.leaderboard.board import ordered_metrics
-    from harness.store.records import record_task
-
-    table = Table(title=f"{record['run_id']}", title_justify="left")
-    table.add_column("metric")
-    table.add_column("value", justify="right")
-    table.add_column("split")
-    table.add_column("trials", justify="right")
-    notes: list[str] = []
-    for name in ordered_metrics(record["metrics"]):
-        metric = record["metrics"][name]
-        value = "n/a" if metric["value"] is None else f"{metric['value']:.4f}"
-        marker = ""
-        if metric.get("note"):
-            if metric["note"] not in notes:
-                notes.append(metric["note"])
-            marker = f" [{notes.index(metric['note']) + 1}]"
-        table.add_row(escape(name), value + marker, metric["split"], str(metric["n_trials"]))
-    console.print(table)
-    for number, note in enumerate(notes, start=1):
-        console.print(f"[dim]\\[{number}] {escape(note)}[/]")
-    task = record_task(record)
-    primary = task["primary_metric"]
-    headline = record["metrics"].get(primary) or record["metrics"].get(task["validation_metric"])
-    if headline and headline["value"] is not None:
-        console.print(f"{primary}: {headline['value']:.4f} ({headline['split']} split, {headline['n_trials']} trials)")
-    for name in task_headlines(record):
-        line = record["metrics"][name]
-        console.print(f"{name}: {line['value']:.4f} ({line['split']} split, {line['n_trials']} trials)")
-    folds = record.get("folds")
-    if folds:
-        per_fold = ", ".join("n/a" if v is None else f"{v:.4f}" for v in folds["per_fold"].get(primary, []))
-        spread = folds["spread"].get(primary)
-        console.print(f"per fold {primary}: {per_fold}" + ("" if spread is None else f" (sd {spread:.4f})"))
-    console.print(f"run dir: {record['paths']['run_dir']}")
-
-
-def task_headlines(record: dict) -> list[str]:
-    """Metrics printed under the primary one: its oracle (the ceiling a synthetic dataset knows)
-    and the share of it reached, where the record has them."""
-    primary = record_task_primary(record)
-    return [name for name in (f"oracle {primary}", "% of oracle") if (record["metrics"].get(name) or {}).get("value") is not None]
-
-
-def record_task_primary(record: dict) -> str:
-    from harness.store.records import record_task
-
-    return record_task(record)["primary_metric"]
 
 
 class _LiveProgress:
