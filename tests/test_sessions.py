@@ -1,0 +1,84 @@
+"""Session sets: selecting sessions, refusing unknown ones, and run ids of session runs."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.contracts import DatasetTensors
+from harness.errors import BenchError
+from harness.sessions import Session, SessionSet
+from harness.specs import RunSpec, spec_from_mapping
+from harness.testing import TINY_SESSIONS, TinySessionsPlugin, kit_host, make_tiny_session_set
+
+
+@pytest.fixture(scope="module")
+def host():
+    return kit_host(TinySessionsPlugin())
+
+
+def test_a_session_set_has_sessions_with_their_own_units():
+    sessions = make_tiny_session_set()
+    assert sessions.names == ("a", "b", "c")
+    counts = [(s.data.n_heldin, s.data.n_heldout) for s in sessions.sessions]
+    assert counts == [(10, 3), (7, 2), (12, 4)]
+    assert all(len(s.unit_ids) == s.data.n_heldin + s.data.n_heldout for s in sessions.sessions)
+
+
+def test_one_session_is_an_ordinary_dataset(host):
+    data = host.dataset(TINY_SESSIONS, {"sessions": ["b"]})
+    assert isinstance(data, DatasetTensors) and data.name == f"{TINY_SESSIONS}:b" and data.n_heldin == 7
+    assert host.dataset(f"{TINY_SESSIONS}:b").checksum == data.checksum
+
+
+def test_several_sessions_are_a_session_set_in_the_order_asked(host):
+    data = host.dataset(TINY_SESSIONS, {"sessions": ["c", "a"]})
+    assert isinstance(data, SessionSet) and data.names == ("c", "a")
+    assert isinstance(host.dataset(TINY_SESSIONS), SessionSet) and host.dataset(TINY_SESSIONS).names == ("a", "b", "c")
+
+
+@pytest.mark.parametrize("how", ["config", "colon"])
+def test_an_unknown_session_is_refused_in_one_line_naming_the_sessions(host, how):
+    with pytest.raises(BenchError) as error:
+        if how == "config":
+            host.resolve_dataset(TINY_SESSIONS, {"sessions": ["a", "zz"]})
+        else:
+            host.resolve_dataset(f"{TINY_SESSIONS}:zz")
+    message = str(error.value)
+    assert "\n" not in message and f"'{TINY_SESSIONS}'" in message and "'zz'" in message and "a, b, c" in message
+
+
+def test_the_loader_refuses_an_unknown_session_too():
+    with pytest.raises(BenchError, match="its sessions: a, b, c"):
+        make_tiny_session_set().select(["q"])
+
+
+def test_an_ordinary_dataset_has_no_sessions_to_pick(host):
+    with pytest.raises(BenchError, match="not a session set"):
+        host.resolve_dataset("bench-tiny:a")
+
+
+def test_set_colon_session_is_the_same_run_as_the_sessions_option():
+    colon = RunSpec(dataset=f"{TINY_SESSIONS}:b")
+    option = RunSpec(dataset=TINY_SESSIONS, dataset_config={"sessions": ["b"]})
+    assert colon == option
+    assert colon.run_id({"versions": {}, "dataset_config": {}, "model_config": {}, "objective_config": {}}).startswith(f"{TINY_SESSIONS}.b-ndt-")
+    assert spec_from_mapping({"dataset": f"{TINY_SESSIONS}:b"}).dataset_config == {"sessions": ["b"]}
+
+
+def test_many_sessions_name_their_count_in_the_run_id():
+    spec = RunSpec(dataset=TINY_SESSIONS, dataset_config={"sessions": ["a", "b", "c"]})
+    assert spec.run_id({"versions": {}, "dataset_config": {}, "model_config": {}, "objective_config": {}}).startswith(f"{TINY_SESSIONS}.3sessions-")
+
+
+def test_new_spec_fields_at_their_default_leave_run_ids_unchanged():
+    spec = RunSpec()
+    identity = spec.identity()
+    assert "init_from" not in identity
+    assert not {"freeze_core_steps", "max_train_trials"} & set(identity["train"])
+    assert "init_from" in RunSpec(init_from="x").identity()
+
+
+def test_sessions_must_have_as_many_unit_ids_as_units():
+    session = make_tiny_session_set().sessions[0]
+    with pytest.raises(BenchError, match="unit ids"):
+        Session("a", session.data, session.unit_ids[:-1])
