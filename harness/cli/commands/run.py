@@ -55,6 +55,10 @@ def run_command(
         Optional[int], typer.Option("--fold", help="With --folds: run only this fold (0..K-1); pools once every fold is done.")
     ] = None,
     fold_ensembler: Annotated[str, typer.Option("--fold-ensembler", help="Ensembler of the fold models' eval rates.")] = "mean",
+    init_from: Annotated[
+        Optional[str],
+        typer.Option("--init-from", help="Fine-tune: start from the shared core of this finished run (a model registered for sessions; its run id)."),
+    ] = None,
     rerun: Annotated[bool, typer.Option("--rerun", help="Train again even if this exact run already completed.")] = False,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show the live progress bar.")] = True,
 ) -> None:
@@ -76,6 +80,7 @@ def run_command(
         device=device,
         folds=folds,
         fold=fold,
+        init_from=init_from,
         dataset_config={**spec.dataset_config, **overrides.get("dataset", {})},
         model_config={**spec.model_config, **overrides.get("model", {})},
         objective_config={**spec.objective_config, **overrides.get("objective", {})},

@@ -61,6 +61,7 @@ def score_sessions(data: SessionSet, predictions: SessionPredictions) -> dict[st
             value=float(np.mean([v.value for v in values])),
             split=value.split,
             n_trials=int(sum(v.n_trials for v in values)),
+            trials=[trial for v in values for trial in v.trials],  # session by session (each numbers its own)
             note=f"mean over the {len(values)} sessions ({', '.join(per_session)}); each session's as '{session_metric(name, 'SESSION')}'",
             higher_is_better=value.higher_is_better,
         )
