@@ -159,3 +159,31 @@ def test_bad_fine_tuning_is_refused_in_one_line(host, home, pretrained, case, me
     with pytest.raises(BenchError) as error:
         execute(host, spec)
     assert message in str(error.value) and "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--dataset", f"{TINY_SESSIONS}:zz"], f"dataset '{TINY_SESSIONS}' has no session 'zz'; its sessions: a, b, c"),
+        (["--dataset", f"{TINY_SESSIONS}:c", "--init-from", "no-such-run"], "--init-from no-such-run: no such run in the results store"),
+    ],
+)
+def test_bench_run_refuses_in_one_line(capsys, host, home, argv, message):
+    from harness.cli import main
+
+    code = main(["run", "--model", "ndt", "--objective", "random", "--epochs", "1", "--no-progress", *argv], host=host)
+    err = capsys.readouterr().err.strip()
+    assert code == 1 and message in err and len(err.splitlines()) == 1, err
+
+
+def test_bench_run_fine_tunes_with_init_from(capsys, host, home, pretrained):
+    from harness.cli import main
+    from harness.store.records import read_records
+
+    argv = ["run", "--model", "ndt", "--objective", "random", "--dataset", f"{TINY_SESSIONS}:c", "--epochs", "1", "--no-progress",
+            "--init-from", pretrained["run_id"], "--set", "train.max_train_trials=8", "--set", "train.freeze_core_steps=2",
+            *(f"--set=model.{key}={value}" for key, value in SMALL.items())]
+    assert main(argv, host=host) == 0, capsys.readouterr().err
+    record = next(r for r in read_records() if r.get("pretrained") and r["hyperparameters"]["train"]["max_train_trials"] == 8)
+    assert record["pretrained"]["run_id"] == pretrained["run_id"] and record["pretrained"]["freeze_core_steps"] == 2
+    assert record["spec"]["init_from"] == pretrained["run_id"]
