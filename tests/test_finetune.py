@@ -187,3 +187,15 @@ def test_bench_run_fine_tunes_with_init_from(capsys, host, home, pretrained):
     record = next(r for r in read_records() if r.get("pretrained") and r["hyperparameters"]["train"]["max_train_trials"] == 8)
     assert record["pretrained"]["run_id"] == pretrained["run_id"] and record["pretrained"]["freeze_core_steps"] == 2
     assert record["spec"]["init_from"] == pretrained["run_id"]
+
+
+def test_fine_tuned_and_few_shot_runs_are_rows_of_their_own_on_the_board():
+    from harness.leaderboard.grouping import row_variant
+
+    plain = {"ensembler": None, "spec": {"train": {"max_train_trials": 0}}}
+    few = {"ensembler": None, "spec": {"train": {"max_train_trials": 10}}}
+    tuned = {**few, "pretrained": {"run_id": "lorenz_sessions.4sessions-ndt-mtm-s0-abc"}}
+    assert row_variant(plain) is None
+    assert row_variant(few) == "10 trials"
+    assert row_variant(tuned) == "10 trials, from lorenz_sessions.4sessions-ndt-mtm-s0-abc"
+    assert row_variant({**tuned, "spec": {"label": "tuned", "train": {}}}) == "tuned, from lorenz_sessions.4sessions-ndt-mtm-s0-abc"
