@@ -82,3 +82,29 @@ def test_sessions_must_have_as_many_unit_ids_as_units():
     session = make_tiny_session_set().sessions[0]
     with pytest.raises(BenchError, match="unit ids"):
         Session("a", session.data, session.unit_ids[:-1])
+
+
+def test_objectives_are_built_per_session_and_mtm_prompts_mean_the_same_in_each(host):
+    from harness.sessions import SessionObjectives
+    from harness.testing import tensor_batch
+
+    sessions = host.dataset(TINY_SESSIONS)
+    objectives = host.objective("mtm", sessions, {})
+    assert isinstance(objectives, SessionObjectives) and len(objectives.objectives) == 3
+    prompts = set()
+    for index, session in enumerate(sessions.sessions):
+        objective = objectives[index]
+        assert objective.region_units.shape[1] == session.data.n_heldin  # its own units
+        prompts.add(int(objective.inference_batch(tensor_batch(session.data.val, session.data)).prompt[0]))
+        assert objective.n_prompts == objectives.n_prompts
+    assert prompts == {objectives[0].prompt_id("neuron")}
+
+
+def test_sessions_whose_objectives_have_different_prompts_are_refused():
+    from types import SimpleNamespace
+
+    from harness.sessions import session_objectives
+
+    one, other = SimpleNamespace(n_prompts=2, eval_masks=("neuron",)), SimpleNamespace(n_prompts=4, eval_masks=("neuron",))
+    with pytest.raises(BenchError, match="different number of prompts per session"):
+        session_objectives("mtm", [one, other], ["a", "b"])
