@@ -184,9 +184,16 @@ def test_bench_run_fine_tunes_with_init_from(capsys, host, home, pretrained):
             "--init-from", pretrained["run_id"], "--set", "train.max_train_trials=8", "--set", "train.freeze_core_steps=2",
             *(f"--set=model.{key}={value}" for key, value in SMALL.items())]
     assert main(argv, host=host) == 0, capsys.readouterr().err
-    record = next(r for r in read_records() if r.get("pretrained") and r["hyperparameters"]["train"]["max_train_trials"] == 8)
+    record = next(r for r in read_records() if (r.get("pretrained") or {}).get("freeze_core_steps") == 2 and r["hyperparameters"]["train"]["max_train_trials"] == 8)
     assert record["pretrained"]["run_id"] == pretrained["run_id"] and record["pretrained"]["freeze_core_steps"] == 2
     assert record["spec"]["init_from"] == pretrained["run_id"]
+
+
+def test_a_run_on_one_session_pretrains_too_and_is_named_in_the_provenance(host, home):
+    one = pretrain(host, sessions=("a",))
+    assert "task" not in one or one["task"]["name"] == "nlb_cosmoothing"  # an ordinary run
+    record, _ = execute(host, finetune(host, one["run_id"], max_train_trials=8))
+    assert record["pretrained"]["sessions"] == ["a"] and record["pretrained"]["core_tensors"] > 0
 
 
 def test_fine_tuned_and_few_shot_runs_are_rows_of_their_own_on_the_board():

@@ -77,7 +77,8 @@ def provenance(record: Mapping[str, Any], n_loaded: int, freeze_core_steps: int)
         "run_id": record["run_id"],
         "model": record["model"],
         "dataset": record["dataset"]["name"],
-        "sessions": list(record["dataset"].get("sessions") or []),
+        # a set's record lists its sessions; a run on one session names it in its dataset config
+        "sessions": list(record["dataset"].get("sessions") or record["dataset"]["config"].get("sessions") or []),
         "checkpoint": record["paths"]["checkpoint"],
         "core_tensors": n_loaded,
         "freeze_core_steps": freeze_core_steps,
