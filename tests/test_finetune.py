@@ -206,3 +206,12 @@ def test_fine_tuned_and_few_shot_runs_are_rows_of_their_own_on_the_board():
     assert row_variant(few) == "10 trials"
     assert row_variant(tuned) == "10 trials, from lorenz_sessions.4sessions-ndt-mtm-s0-abc"
     assert row_variant({**tuned, "spec": {"label": "tuned", "train": {}}}) == "tuned, from lorenz_sessions.4sessions-ndt-mtm-s0-abc"
+
+
+def test_the_notebook_fine_tunes_too(host, home, pretrained):
+    from harness import notebook
+
+    record = notebook.run(model="ndt", objective="random", dataset=f"{TINY_SESSIONS}:c", epochs=1, model_config=SMALL,
+                          init_from=pretrained["run_id"], max_train_trials=12, host=host)
+    assert record["pretrained"]["run_id"] == pretrained["run_id"]
+    assert record["hyperparameters"]["train"]["max_train_trials"] == 12
