@@ -108,3 +108,30 @@ def test_sessions_whose_objectives_have_different_prompts_are_refused():
     one, other = SimpleNamespace(n_prompts=2, eval_masks=("neuron",)), SimpleNamespace(n_prompts=4, eval_masks=("neuron",))
     with pytest.raises(BenchError, match="different number of prompts per session"):
         session_objectives("mtm", [one, other], ["a", "b"])
+
+
+def test_an_epoch_of_a_session_set_is_one_pass_over_every_session_in_a_seeded_order(host):
+    import torch
+
+    from harness.specs import TrainConfig
+    from harness.tasks.sessions.plan import SessionsPlan
+    from harness.testing.sessions import session_shapes
+
+    sessions = host.dataset(TINY_SESSIONS)
+    objectives = host.objective("random", sessions, {})
+    model = host.model("ndt", session_shapes(sessions, n_prompts=objectives.n_prompts), {"width": 16, "ff_size": 32, "depth": 1})
+    seen: list[int] = []
+    model.register_forward_pre_hook(lambda module, args, kwargs: seen.append(kwargs["session"]), with_kwargs=True)
+    plan = SessionsPlan(sessions, objectives, TrainConfig(batch_size=8, heldin_only_trials=True), "cpu", 0)
+
+    def one_epoch(seed: int) -> list[int]:
+        seen.clear()
+        losses = list(plan.epoch(model, torch.Generator().manual_seed(seed)))
+        assert len(losses) == plan.steps_per_epoch and all(torch.isfinite(loss) for loss in losses)
+        return list(seen)
+
+    order = one_epoch(0)
+    assert [order.count(index) for index in range(3)] == [p.steps_per_epoch for p in plan.plans]
+    assert order == one_epoch(0) and order != sorted(order)
+    validated = plan.validate(model)
+    assert set(validated) >= {"val_co_bps", "val_loss"}

@@ -33,9 +33,7 @@ class SessionsPlan:
         steps = [plan.epoch(BoundSession(model, index), generator) for index, plan in enumerate(self.plans)]
         turns = np.repeat(np.arange(len(self.plans)), [plan.steps_per_epoch for plan in self.plans])
         for index in turns[torch.randperm(len(turns), generator=generator).numpy()]:
-            loss = next(steps[index], None)
-            if loss is not None:  # a session may end an epoch a batch early (a short last batch merged)
-                yield loss
+            yield next(steps[index])  # each session's plan yields exactly its steps_per_epoch losses
 
     def validate(self, model: torch.nn.Module) -> dict[str, float]:
         per_session = [plan.validate(BoundSession(model, index)) for index, plan in enumerate(self.plans)]
