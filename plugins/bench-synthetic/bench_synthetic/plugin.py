@@ -30,5 +30,6 @@ def bench_register_datasets(register) -> None:
         source=SOURCE,
         bin_sizes_ms=(SESSION_DEFAULTS["bin_size_ms"],),
         has_ground_truth=True,
+        locator="bench_synthetic.sessions:locate",
         sessions=session_names(SESSION_DEFAULTS),
     )

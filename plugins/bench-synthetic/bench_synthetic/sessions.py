@@ -75,6 +75,12 @@ def load(config: Mapping[str, Any]) -> SessionSet | DatasetTensors:
     return SessionSet(NAME, sessions, source=SOURCE, notes=("simulated in memory (no NWB file)",)).select(checked["sessions"])
 
 
+def locate(config: Mapping[str, Any] | None = None) -> None:
+    """Where the set's files are: nowhere, it is simulated in memory on each load (``bench data
+    list`` then says "made on first use")."""
+    return None
+
+
 @lru_cache(maxsize=64)
 def _session(config_key: str, name: str) -> Session:
     config = json.loads(config_key)
