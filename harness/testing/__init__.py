@@ -41,6 +41,7 @@ from harness.testing.sessions import (  # noqa: F401,E402 - the kit's sessions s
     MultiSessionModelContract,
     TinySessionsPlugin,
     make_tiny_session_set,
+    session_shapes,
 )
 
 TINY_DATASET = "bench-tiny"

@@ -29,8 +29,7 @@ class TestNDTSessionsContract(MultiSessionModelContract):
 
 @pytest.mark.parametrize("changes", [{}, {"prompt": "add"}, {"position": "learned"}, {"context_forward": 0, "context_backward": 2}])
 def test_ndt_over_sessions_variants(changes):
-    from harness.testing import make_tiny_session_set
-    from harness.testing.sessions import session_shapes
+    from harness.testing import make_tiny_session_set, session_shapes
 
     sessions = make_tiny_session_set()
     torch.manual_seed(0)
@@ -43,8 +42,7 @@ def test_ndt_over_sessions_variants(changes):
 
 
 def test_ndt_over_sessions_is_causal_with_context_forward_zero():
-    from harness.testing import make_tiny_session_set
-    from harness.testing.sessions import session_shapes
+    from harness.testing import make_tiny_session_set, session_shapes
 
     torch.manual_seed(0)
     model = build(session_shapes(make_tiny_session_set()), {**DEFAULTS, **SMALL, "context_forward": 0, "depth": 2}).eval()
@@ -58,8 +56,7 @@ def test_ndt_over_sessions_is_causal_with_context_forward_zero():
 
 
 def test_ndt_over_sessions_refuses_the_identity_embedding():
-    from harness.testing import make_tiny_session_set
-    from harness.testing.sessions import session_shapes
+    from harness.testing import make_tiny_session_set, session_shapes
 
     with pytest.raises(ValueError, match="linear"):
         build(session_shapes(make_tiny_session_set()), {**DEFAULTS, **SMALL, "embedding": "identity"})
