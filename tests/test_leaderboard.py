@@ -330,6 +330,25 @@ def test_one_ranking_per_board_and_single_splits_are_preliminary(kfold_store, tm
     assert "<td>ndt × masking (3-fold)</td>" in site_index and "lfads+ndt" not in site_index
 
 
+def test_only_kfold_rows_on_the_boards_folds_are_ranked(tmp_path):
+    """A search's 3-fold trials beside 5-fold rows train on fewer trials a fold: they are listed as
+    preliminary, not ranked against the 5-fold rows, however high they score."""
+    folder = tmp_path / "store"
+    for record in [
+        *kfold("ndt-cv5", "ndt", "masking", 0.26, 0.02, k=5),
+        *kfold("rnn-cv5", "rnn", "masking", 0.24, 0.02, k=5),
+        *kfold("lfads-cv3", "lfads", "cd", 0.30, 0.02, k=3),
+    ]:
+        results.write_record(record, store=folder)
+    leaderboard.generate(folder, tmp_path / "out")
+    text = (tmp_path / "out" / "mc_maze_small.md").read_text()
+    ranked, preliminary = text.split("## Preliminary (one split, or other folds)")
+    ranked_rows = [line for line in ranked.splitlines() if line.startswith("| ") and "---" not in line][1:]
+    assert [row.split(" | ")[:2] for row in ranked_rows] == [["| 1", "ndt"], ["| 2", "rnn"]]
+    assert "| lfads | cd |" in preliminary.split("\n## ")[0] and "cross-validated on other folds than the ranked rows" in preliminary
+    assert "| ndt × masking (5-fold) | 0.2600 |" in (tmp_path / "out" / "index.md").read_text()
+
+
 def test_an_ensemble_of_one_kfold_rows_folds_is_that_row_not_another_system(kfold_store, tmp_path):
     leaderboard.generate(kfold_store, tmp_path / "out")
     text = (tmp_path / "out" / "mc_maze_small.md").read_text()

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from harness.leaderboard.board import GENERATED_MARKER, REGENERATE, SITE_FOLDER, BoardRow, BoardView, fold_run_ids
+from harness.leaderboard.ranking import NOISE_MARK_EXPLAINED, preliminary_heading
 
 
 def _cell(text: str) -> str:
@@ -56,17 +57,17 @@ def render_board(view: BoardView) -> str:
         "labelled trial (each predicted by the fold model that held it out) ± sd over folds; their eval predictions "
         "are the mean of the fold models. Where a dataset has K-fold rows only they are ranked; its single-split rows "
         "(validated on the dataset's one val split) are listed below as preliminary, never ranked against them. "
-        "`2 ≈ 1`: closer to the row ranked 1 than their spread, so that order is within noise.",
+        + NOISE_MARK_EXPLAINED.replace("“2 ≈ 1”", "`2 ≈ 1`"),
         "",
         *table("ranked", view.rows, ranked=True),
     ]
     if view.preliminary:
+        heading, explained = preliminary_heading([shown.row for shown in view.preliminary])
         lines += [
             "",
-            "## Preliminary (one split)",
+            f"## {heading}",
             "",
-            f"Validated on the dataset's one val split, not cross-validated over every labelled trial like the K-fold "
-            f"rows above: not ranked against them. Ordered by {board.primary}.",
+            f"{explained} Ordered by {board.primary}.",
             "",
             *table("preliminary", view.preliminary, ranked=False),
         ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import statistics
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -31,14 +32,40 @@ def cut_short_rows(rows: Sequence[Row], fold_runs: Mapping[str, Mapping[str, Any
     return marked
 
 
+def ranked_folds(rows: Sequence[Row]) -> int | None:
+    """The K a board ranks: the fold count of most of its K-fold rows (the larger on a tie), so
+    that every ranked row is scored on the same seeded folds; None without K-fold rows."""
+    counts = Counter(row.folds for row in rows if row.folds)
+    return max(counts, key=lambda k: (counts[k], k)) if counts else None
+
+
 def ranked_and_preliminary(rows: Sequence[Row]) -> tuple[list[Row], list[Row]]:
     """The rows a board ranks, and its preliminary rows. Where a board has K-fold rows (scored on
-    every labelled trial) only they are ranked; its single-split rows (scored on one val split)
-    are preliminary, never ranked against them: a score on 15 trials and a pooled score on 75 are
-    not one scale. A board without K-fold rows ranks all its rows."""
-    if any(row.folds for row in rows):
-        return [row for row in rows if row.folds], [row for row in rows if not row.folds]
+    every labelled trial) only those on its :func:`ranked_folds` are ranked, so every ranked row
+    holds out the same trials; its single-split rows (scored on one val split) and K-fold rows on
+    other folds (a search's 3-fold trials beside 5-fold rows) are preliminary, never ranked
+    against them: a score on 15 trials and a pooled score on 75 are not one scale, and pooled
+    scores over folds of other sizes train on different numbers of trials. A board without K-fold
+    rows ranks all its rows."""
+    k = ranked_folds(rows)
+    if k is not None:
+        return [row for row in rows if row.folds == k], [row for row in rows if row.folds != k]
     return list(rows), []
+
+
+def preliminary_heading(rows: Sequence[Row]) -> tuple[str, str]:
+    """The preliminary table's heading and the sentence under it, after what its rows are."""
+    if any(row.folds for row in rows):
+        return (
+            "Preliminary (one split, or other folds)",
+            "Validated on the dataset's one val split, or cross-validated on other folds than the ranked rows "
+            "(such as a search's trials): not ranked against them.",
+        )
+    return (
+        "Preliminary (one split)",
+        "Validated on the dataset's one val split, not cross-validated over every labelled trial like the K-fold "
+        "rows above: not ranked against them.",
+    )
 
 
 def preliminary_order(rows: Sequence[Row], task: Any) -> list[Row]:
@@ -88,6 +115,13 @@ def same_fold_models(row: Row, kfold_rows: Sequence[Row]) -> Row | None:
 
 #: A paired difference below this many standard errors is noise.
 NOISE_STANDARD_ERRORS = 2.0
+
+#: What "2 ≈ 1" means, said the same way on every board (markdown and site).
+NOISE_MARK_EXPLAINED = (
+    "“2 ≈ 1”: the row ranked 2 is within noise of the row ranked 1. K-fold rows are paired fold by fold (the "
+    f"same trials): within noise when their mean per-fold difference is under {NOISE_STANDARD_ERRORS:g} standard "
+    "errors; rows that do not pair, when their difference is under the larger of their sds over seeds."
+)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from typing import Any
 
 from harness.leaderboard.board import REGENERATE, BoardRow, BoardView, Row, fold_run_ids, format_seconds, ordered_metrics
 from harness.leaderboard.components import used_components
+from harness.leaderboard.ranking import NOISE_MARK_EXPLAINED, preliminary_heading
 
 GENERATOR = "bench leaderboard"
 
@@ -170,8 +171,7 @@ def render_board(view: BoardView) -> bytes:
         f"<p>{len(board.records)} run records, data checksum <code>{_e(board.checksum)}</code>. Mean ± sd over seeds; "
         f"ranked by {board.primary}{baseline}. ↑: higher is better, ↓: lower is better. K-fold rows: pooled over every "
         "labelled trial ± sd over folds; where a dataset has them only they are ranked, and its single-split rows are "
-        "listed below as preliminary. “2 ≈ 1”: closer to the row ranked 1 than their spread, so that order is within "
-        "noise. Click a column header to sort by it.</p>",
+        f"listed below as preliminary. {_e(NOISE_MARK_EXPLAINED)} Click a column header to sort by it.</p>",
         f'<p class="note">As data (every value\'s mean, ±, split and trial count, unrounded): <a href="../{_e(board.key)}.csv">'
         f'{_e(board.key)}.csv</a> · <a href="../{_e(board.key)}.json">{_e(board.key)}.json</a></p>',
         '<div class="scroll"><table class="sortable board" id="leaderboard">',
@@ -183,10 +183,10 @@ def render_board(view: BoardView) -> bytes:
         body.append("<tr>" + rank + "".join(cells(shown, ranked_metrics)) + "</tr>")
     body += ["</tbody>", "</table></div>"]
     if view.preliminary:
+        heading, explained = preliminary_heading([shown.row for shown in view.preliminary])
         body += [
-            "<h2>Preliminary (one split)</h2>",
-            f"<p>Validated on the dataset's one val split, not cross-validated over every labelled trial like the K-fold "
-            f"rows above: not ranked against them. Ordered by {_e(board.primary)}.</p>",
+            f"<h2>{_e(heading)}</h2>",
+            f"<p>{_e(explained)} Ordered by {_e(board.primary)}.</p>",
             '<div class="scroll"><table class="sortable board" id="preliminary">',
             "<thead><tr>"
             + "".join(_header(n, "text") for n in names)
