@@ -5,6 +5,7 @@ on that session and NDT pretrained on 1, 4 or 16 sessions of ``lorenz_sessions``
 far (other dynamics) or both.
 
     .venv/bin/python benchmarks/finetune_table.py                 # the full table (hours of CPU)
+    .venv/bin/python benchmarks/finetune_table.py --quick         # what fits a session: ~40 CPU-minutes a seed
     .venv/bin/python benchmarks/finetune_table.py --smoke         # a tiny run of every code path (minutes)
 
 Every cell is an ordinary run (pretraining: a run on a session set; fine-tuning: a run on the
@@ -31,7 +32,15 @@ def pretraining_sessions(group: str, k: int, n_far: int = N_FAR) -> list[str]:
     return {"near": near, "far": far, "both": near + far}[group]
 
 
-def settings(smoke: bool) -> dict[str, Any]:
+def settings(smoke: bool, quick: bool = False) -> dict[str, Any]:
+    if quick:  # half the updates; the near/far/both ablation at 4 sessions only
+        return {
+            "dataset_config": {},
+            "model_config": {},
+            "pretrain_steps": 3000, "finetune_steps": 1000, "freeze_core_steps": 100,
+            "trials": ["10", "25", "50", "all"], "starts": [("near", 1), ("near", 4), ("near", 16), ("far", 4), ("both", 4)],
+            "objectives": ["random", "mtm"],
+        }
     if smoke:
         return {
             "dataset_config": {"n_near": 2, "n_far": 1, "n_conditions": 4, "units_min": 10, "units_max": 16},
@@ -45,6 +54,12 @@ def settings(smoke: bool) -> dict[str, Any]:
         "pretrain_steps": 6000, "finetune_steps": 2000, "freeze_core_steps": 200,
         "trials": ["10", "25", "50", "all"], "sizes": [1, 4, 16], "groups": ["near", "far", "both"], "objectives": ["random", "mtm"],
     }
+
+
+def pretraining_starts(config: Mapping[str, Any]) -> list[tuple[str, int]]:
+    """(group, number of sessions) of each pretraining run: the listed ``starts``, else every
+    group at every size."""
+    return list(config.get("starts") or [(group, k) for group in config["groups"] for k in config["sizes"]])
 
 
 def run(host, spec) -> Mapping[str, Any]:
@@ -71,11 +86,10 @@ def table(host, config: Mapping[str, Any], target: str, seed: int) -> list[dict[
     rows = []
     for objective in config["objectives"]:
         starts: list[tuple[str, str | None]] = [("scratch", None)]
-        for group in config["groups"]:
-            for k in config["sizes"]:
-                sessions = pretraining_sessions(group, k, int(config["dataset_config"].get("n_far", N_FAR)))
-                pretrain = spec(sessions, objective, train=dataclasses.replace(train, steps=config["pretrain_steps"]))
-                starts.append((f"{group} x{len(sessions)}", run(host, pretrain)["run_id"]))
+        for group, k in pretraining_starts(config):
+            sessions = pretraining_sessions(group, k, int(config["dataset_config"].get("n_far", N_FAR)))
+            pretrain = spec(sessions, objective, train=dataclasses.replace(train, steps=config["pretrain_steps"]))
+            starts.append((f"{group} x{len(sessions)}", run(host, pretrain)["run_id"]))
         for label, init_from in starts:
             row = {"objective": objective, "start": label}
             for trials in config["trials"]:
@@ -105,11 +119,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     from harness.plugin.host import Host
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="half the updates, the group ablation at 4 sessions: ~40 CPU-minutes a seed")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes: every code path in minutes, numbers meaningless")
     parser.add_argument("--target", default="t00", help="the held-out session fine-tuned and scored")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    config = settings(args.smoke)
+    config = settings(args.smoke, args.quick)
     rows = table(Host(), config, args.target, args.seed)
     print(markdown(rows, config["trials"], args.target))
     return 0
