@@ -34,6 +34,12 @@ _export(
     "EncodingSplit", "MouseRecording", "EncodingData", "EncodingShape", "EncodingBatch", "EncodingModel",
     "EncodingObjective", "EncodingPredictions",
 )
+# sessions: a dataset of many sessions, a model that stitches them
+_export(
+    "harness.sessions",
+    "SESSIONS_TASK", "SESSIONS_OPTION", "Session", "SessionSet", "SessionShapes", "MultiSessionModel", "SessionObjectives",
+    "check_session_names",
+)
 # the co-smoothing task's tensor views and losses, for objectives
 _export(
     "harness.tasks.nlb.views",

@@ -46,6 +46,7 @@ def run(
     objective_config: Mapping[str, Any] | None = None,
     rerun: bool = False,
     host: Any = None,
+    init_from: str | None = None,
     **settings: Any,
 ) -> dict[str, Any]:
     """Train and score a run as ``bench run`` does; returns its record (a dict).
@@ -53,7 +54,8 @@ def run(
     Starts from the model's tuned defaults; ``settings`` are trainer settings (``epochs=50``,
     ``lr=1e-3``, ``max_minutes=5``: the keys of a spec's ``train:``). A run with the same settings
     that already completed is returned without training again unless ``rerun``. With ``folds=K``
-    it runs the K folds and returns the pooled record.
+    it runs the K folds and returns the pooled record. ``init_from`` (a run id) fine-tunes from
+    that run's shared core, as ``bench run --init-from``.
     """
     from harness.run.execute import execute, resolve_objective
 
@@ -62,7 +64,7 @@ def run(
     if "epochs" in settings and "steps" not in settings:
         settings["steps"] = 0  # an explicit epoch budget replaces a step budget, as on the command line
     spec = spec.with_overrides(
-        dataset=dataset, model=model, objective=objective, seed=seed, folds=folds,
+        dataset=dataset, model=model, objective=objective, seed=seed, folds=folds, init_from=init_from,
         dataset_config={**spec.dataset_config, **(dataset_config or {})},
         model_config={**spec.model_config, **(model_config or {})},
         objective_config={**spec.objective_config, **(objective_config or {})},

@@ -66,6 +66,12 @@ class TrainConfig:
     sample_validation: float = 0.0
     #: The cosine schedule decays the learning rate to this share of its peak, not to zero.
     lr_floor: float = 0.02
+    #: With ``init_from``: the first this many updates train only the new session's layers (the
+    #: core loaded from the pretraining run held fixed), then every weight trains.
+    freeze_core_steps: int = 0
+    #: Train on only this many train trials (0: all), the same seeded subset for every run of a
+    #: dataset and nested (the first 10 are among the first 25): few-shot fine-tuning.
+    max_train_trials: int = 0
 
 
 #: Keys that change how long or where a run goes, not what it computes: left out of the run id,
@@ -76,11 +82,11 @@ _BUDGET_KEYS = ("max_minutes",)
 _LATER_KEYS = {"sample_validation": 0.0}
 #: Spec fields added after runs and studies were recorded, left out of what is hashed while at
 #: their default: unlabelled runs keep their ids and earlier studies their digests.
-_LATER_FIELDS = {"label": None}
+_LATER_FIELDS = {"label": None, "init_from": None}
 #: What :meth:`RunSpec.run_id` takes from the configuration that trains rather than the spec.
 TRAINED_KEYS = ("dataset_config", "model_config", "objective_config", "versions")
 #: Train keys added after runs and studies were recorded: out of run ids and digests at their default.
-_LATER_TRAIN_FIELDS = {"lr_floor": 0.02}
+_LATER_TRAIN_FIELDS = {"lr_floor": 0.02, "freeze_core_steps": 0, "max_train_trials": 0}
 
 
 def drop_later_fields_at_default(spec_dict: dict[str, Any]) -> dict[str, Any]:
@@ -115,6 +121,16 @@ class RunSpec:
     #: A name for this configuration's leaderboard row (e.g. "tuned"): runs of one model x
     #: objective under different labels are different rows. Part of the run id only when set.
     label: str | None = None
+    #: The run id of a finished run whose shared core (a model registered ``sessions=True``) this
+    #: run starts from: fine-tuning a pretrained model on a new session (harness.run.init_from).
+    init_from: str | None = None
+
+    def __post_init__(self) -> None:
+        # ``dataset: SET:SESSION`` is ``dataset: SET`` with ``sessions: [SESSION]``: one run, one id.
+        name, session = split_session_name(self.dataset)
+        if session is not None:
+            object.__setattr__(self, "dataset", name)
+            object.__setattr__(self, "dataset_config", {**self.dataset_config, "sessions": [session]})
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -167,6 +183,9 @@ class RunSpec:
             cv = f"-cv{self.folds}" + ("" if self.fold is None else f"f{self.fold}")
         digest = hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:10]
         dataset = Path(self.dataset).stem if ("/" in self.dataset or "\\" in self.dataset) else self.dataset
+        sessions = list(self.dataset_config.get("sessions") or [])
+        if sessions:  # a run on sessions of a set names them (ordinary datasets have no such option)
+            dataset += f".{sessions[0]}" if len(sessions) == 1 else f".{len(sessions)}sessions"
         return f"{dataset}-{self.model}-{self.objective or 'direct'}-s{self.seed}{cv}-{digest}"
 
     def with_overrides(self, **changes: Any) -> RunSpec:
@@ -181,6 +200,14 @@ class RunSpec:
             spec = replace(spec, train=replace(spec.train, **train_changes))
         check_folds(spec, "command line")
         return spec
+
+
+def split_session_name(dataset: str) -> tuple[str, str | None]:
+    """``"SET:SESSION"`` as (SET, SESSION); any other name or a path as (it, None)."""
+    if "/" in dataset or "\\" in dataset:
+        return dataset, None
+    name, colon, session = dataset.partition(":")
+    return (name, session) if colon and name and session else (dataset, None)
 
 
 def check_folds(spec: RunSpec, source: str) -> None:
@@ -210,6 +237,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "folds": (int,),
     "fold": (int, type(None)),
     "label": (str, type(None)),
+    "init_from": (str, type(None)),
     "version": (int,),
 }
 

@@ -149,11 +149,21 @@ def combines_runs(record: dict[str, Any]) -> bool:
 
 def row_variant(record: dict[str, Any]) -> str | None:
     """What sets a run's configuration apart on the board: its spec label, or the search trial
-    that made it (each trial samples its own configuration). None for an ensemble, whose label
-    names its ensembler column instead."""
+    that made it (each trial samples its own configuration), then its few-shot trial count
+    (``train.max_train_trials``) and the run it was fine-tuned from (``--init-from``). None for an
+    ensemble, whose label names its ensembler column instead."""
     spec = record["spec"]
     if combines_runs(record):
         return None
+    parts = []
     if spec.get("label"):
-        return str(spec["label"])
-    return None if spec.get("search_trial") is None else f"trial {spec['search_trial']}"
+        parts.append(str(spec["label"]))
+    elif spec.get("search_trial") is not None:
+        parts.append(f"trial {spec['search_trial']}")
+    # a few-shot or fine-tuning run is another system than the plain one (and than each other)
+    few = (spec.get("train") or {}).get("max_train_trials")
+    if few:
+        parts.append(f"{few} trials")
+    if record.get("pretrained"):
+        parts.append(f"from {record['pretrained']['run_id']}")
+    return ", ".join(parts) or None

@@ -33,8 +33,11 @@ def bench_register_datasets(register: Register) -> None:
     The loader is called as ``load(config)`` with the entry's defaults updated by the run's
     dataset config, and returns what its task reads: :class:`harness.contracts.DatasetTensors`
     (``task="nlb_cosmoothing"``) or :class:`harness.contracts.EncodingData`
-    (``task="video_encoding"``); the ``task`` field picks the registered task that runs it. Every
-    implementation is called; names must be unique across plugins.
+    (``task="video_encoding"``); the ``task`` field picks the registered task that runs it. A
+    session set registers ``sessions=(names...)`` and a ``sessions`` option in its defaults, and
+    returns a :class:`harness.sessions.SessionSet` (``task="nlb_sessions"``), or one session's
+    ordinary DatasetTensors when ``config["sessions"]`` names one. Every implementation is
+    called; names must be unique across plugins.
     """
 
 
@@ -53,7 +56,10 @@ def bench_register_models(register: Register) -> None:
     it without an objective. ``train_defaults`` (TrainConfig keys) are the trainer settings the
     model is tuned for; ``bench run`` without a spec starts from them. ``search_space`` declares
     the ranges ``bench tune`` samples (config keys, or ``train.KEY``; format in
-    :func:`harness.plugin.registry.check_search_space`). Every implementation is called.
+    :func:`harness.plugin.registry.check_search_space`). ``sessions=True`` says the factory also
+    takes :class:`harness.sessions.SessionShapes` and builds a
+    :class:`harness.sessions.MultiSessionModel` (session-set runs, ``--init-from``). Every
+    implementation is called.
     """
 
 

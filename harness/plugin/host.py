@@ -14,7 +14,8 @@ from harness.contracts import Ensembler, RunInfo, Task
 from harness.errors import BenchError
 from harness.plugin.manager import load_report, make_plugin_manager
 from harness.plugin.registry import DatasetEntry, Entry, ModelEntry, Register, Registries, TaskEntry
-from harness.specs import RunSpec
+from harness.sessions import SESSIONS_OPTION, SessionSet, SessionShapes, check_session_names, session_objectives
+from harness.specs import RunSpec, split_session_name
 
 if TYPE_CHECKING:
     import torch
@@ -84,9 +85,17 @@ class Host:
     def resolve_dataset(self, name_or_path: str, config: Mapping[str, Any] | None = None) -> tuple[DatasetEntry, dict]:
         """A registered name, or a path some plugin claims, as (entry, merged config)."""
         config = dict(config or {})
+        name, session = split_session_name(name_or_path)
+        if session is not None and name in self.registries.datasets:  # SET:SESSION
+            name_or_path, config = name, {**config, SESSIONS_OPTION: [session]}
         if name_or_path in self.registries.datasets:
             entry = self.registries.datasets.get(name_or_path)
-            return entry, merged_config(entry, config)
+            if config.get(SESSIONS_OPTION) and SESSIONS_OPTION not in entry.defaults:
+                raise BenchError(f"dataset '{entry.name}' is not a session set: it has no sessions to pick")
+            merged = merged_config(entry, config)
+            if entry.sessions and all(merged[key] == entry.defaults[key] for key in merged if key != SESSIONS_OPTION):
+                check_session_names(entry.name, entry.sessions, merged[SESSIONS_OPTION] or ())
+            return entry, merged
         path = Path(name_or_path).expanduser()
         if path.exists():
             claim = self.manager.hook.bench_dataset_for_path(path=path.resolve())
@@ -160,9 +169,11 @@ class Host:
         return self.task(data.task)
 
     def check_serves(self, kind: str, name: str, task: str) -> Entry:
-        """The registry entry of ``kind`` ``name``, refused when it does not serve ``task``."""
+        """The registry entry of ``kind`` ``name``, refused when it does not serve ``task`` (a
+        task with a ``component_task``, the session-set task, is served by that task's components)."""
         entry = self.registries.by_kind(kind).get(name)
-        if task not in entry.tasks:
+        served_by = getattr(self.task(task), "component_task", task) if task in self.registries.tasks else task
+        if task not in entry.tasks and served_by not in entry.tasks:
             raise BenchError(
                 f"{kind} '{name}' serves {', '.join(entry.tasks)}, but the dataset's task is {task}: "
                 f"pick one that serves {task} (bench plugins lists them)"
@@ -175,6 +186,11 @@ class Host:
         import torch
 
         entry = self.registries.models.get(name) if task is None else self.check_serves("model", name, task)
+        if isinstance(shape, SessionShapes) and not entry.sessions:
+            raise BenchError(
+                f"model '{name}' (plugin {entry.plugin}) does not support session sets (no per-session read-in/read-out): "
+                "pick one registered with sessions=True, or run on one session (--dataset SET:SESSION)"
+            )
         model = entry.load()(shape, merged_config(entry, config))
         if not isinstance(model, torch.nn.Module):
             raise BenchError(f"model '{name}' (plugin {entry.plugin}) built {type(model).__name__}, not a torch.nn.Module")
@@ -183,6 +199,9 @@ class Host:
     def objective(self, name: str, data: Any, config: Mapping[str, Any] | None = None) -> Any:
         """Build objective ``name`` for ``data``; refused unless it serves the data's task and
         honours that task's objective contract."""
+        if isinstance(data, SessionSet):  # one objective per session, each knowing its own units
+            built = [self.objective(name, session.data, config) for session in data.sessions]
+            return session_objectives(name, built, data.names)
         entry = self.check_serves("objective", name, data.task)
         objective = entry.load()(data, merged_config(entry, config))
         contract = self.task_of(data).objective_contract

@@ -73,6 +73,9 @@ class DatasetEntry(Entry):
     #: ``"module:function"`` returning where the dataset's files or cache live now, or "".
     locator: str = ""
     has_ground_truth: bool = False
+    #: A session set (harness.sessions): the names of its sessions under its default config,
+    #: so a run naming another is refused before anything loads. Empty: an ordinary dataset.
+    sessions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,9 @@ class ModelEntry(Entry):
     train_defaults: Mapping[str, Any] = field(default_factory=dict)
     #: The objective ``bench run`` uses when none is given (e.g. an encoding model's augmentation).
     default_objective: str = ""
+    #: Supports session sets (harness.sessions.MultiSessionModel): built with SessionShapes,
+    #: per-session read-in and read-out around a shared core that ``--init-from`` can load.
+    sessions: bool = False
 
 
 @dataclass(frozen=True)

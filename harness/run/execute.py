@@ -16,6 +16,7 @@ from harness.plugin.host import Host, merged_config, resolve_objective
 from harness.store.record import RunRecord
 from harness.store.records import jsonable, read_records
 from harness.run.context import RunContext, RunIdentity, choose_device, run_identity
+from harness.run.init_from import core_parameters, load_core, one_session_shape, pretrained_record, provenance
 from harness.specs import RunSpec, dump_spec
 from harness.run.trainer import TrainOutcome, fit_direct, seed_everything, train
 
@@ -81,6 +82,10 @@ def execute(
     dataset_layout = data
     if spec.fold is not None:  # validate on this fold, train on the other labelled trials
         data = task.fold_split(data, spec.fold, spec.folds)
+    if spec.train.max_train_trials:  # few-shot: the same seeded trials for every run of the dataset
+        if not hasattr(task, "limit_train_trials"):
+            raise BenchError(f"train.max_train_trials: task {task.name} trains on whole splits only")
+        data = task.limit_train_trials(data, spec.train.max_train_trials)
     run.data = data
     say(task.describe(data))
     generator = seed_everything(spec.seed)
@@ -90,7 +95,19 @@ def execute(
         objective_config = merged_config(host.check_serves("objective", spec.objective, task.name), spec.objective_config)
         objective = host.objective(spec.objective, data, objective_config)
     shape = task.model_shape(data, model_config, objective)
+    pretrained = None
+    if spec.init_from is not None:  # fine-tuning: this session's own layers around a loaded core
+        pretrained = pretrained_record(read_records(), spec.init_from, spec.model, model_entry.sessions)
+        shape = one_session_shape(shape, getattr(data, "name", spec.dataset))
     model = host.model(spec.model, shape, model_config, task=task.name)
+    frozen = []
+    if pretrained is not None:
+        n_loaded = load_core(model, pretrained, device) if not run.last_checkpoint.exists() else len(model.core_keys())
+        if spec.train.freeze_core_steps:
+            frozen = core_parameters(model)
+        pretrained = provenance(pretrained, n_loaded, spec.train.freeze_core_steps)
+    elif spec.train.freeze_core_steps:
+        raise BenchError("train.freeze_core_steps freezes a core loaded with --init-from RUN_ID; this run loads none")
     if model_entry.direct_fit and not isinstance(model, DirectFit):
         raise BenchError(f"model '{spec.model}' is registered with direct_fit=True but has no fit_direct(data)")
 
@@ -116,7 +133,7 @@ def execute(
 
         plan = task.training_plan(data, shape, objective, spec.train, device, spec.seed)
         run.plan = plan
-        outcome = train(run, model, plan, spec.train, generator, epoch_done)
+        outcome = train(run, model, plan, spec.train, generator, epoch_done, frozen=frozen)
         if outcome.resumed_from_epoch is not None:
             say(f"resumed from epoch {outcome.resumed_from_epoch}")
 
@@ -165,6 +182,7 @@ def execute(
         spec=jsonable(spec.to_dict()),
         search_trial=spec.search_trial,
         search=None if search is None else dict(search),
+        pretrained=pretrained,
     )
     record.write()
     record = record.to_dict()

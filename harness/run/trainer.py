@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,6 +75,13 @@ def lr_factor(step: int, warmup_steps: int, total_steps: int, floor: float) -> f
     return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress))
 
 
+def hold_core(frozen: Sequence[torch.nn.Parameter], step: int, freeze_steps: int) -> None:
+    """Whether update ``step`` (counted from 0) may move the ``frozen`` parameters: not before
+    ``freeze_steps``. Set before that update's forward, so its graph has no core gradients."""
+    for parameter in frozen:
+        parameter.requires_grad_(step >= freeze_steps)
+
+
 def planned_epochs(config: TrainConfig, steps_per_epoch: int) -> int:
     """The epoch budget: ``config.steps`` updates when set, else ``config.epochs``."""
     if config.steps:
@@ -99,8 +106,11 @@ def train(
     config: TrainConfig,
     generator: torch.Generator,
     on_epoch: EpochCallback | None = None,
+    frozen: Sequence[torch.nn.Parameter] = (),
 ) -> TrainOutcome:
     """Train ``model`` on the steps of ``plan`` (its task's); resume from ``run.last_checkpoint``.
+    ``frozen`` parameters (a fine-tuning run's loaded core) get no updates before update
+    ``config.freeze_core_steps``, every one after (AdamW skips a parameter without a gradient).
 
     The best checkpoint follows ``plan.selection_metric``; its running best is logged and
     checkpointed as ``best_<metric>`` (``best_val_co_bps`` for NLB, as in every older run).
@@ -145,6 +155,7 @@ def train(
     clock = time.perf_counter() - elapsed
     for epoch in range(start_epoch, epochs):
         losses, terms = [], {}
+        hold_core(frozen, epoch * steps_per_epoch, config.freeze_core_steps)
         for number, loss in enumerate(plan.epoch(model, generator)):
             losses.append(loss.item())
             if auxiliary is not None:  # the model's own terms, already weighted and ramped by it
@@ -159,6 +170,8 @@ def train(
             scheduler.step()
             if averaged is not None:
                 averaged.update_parameters(model)
+            # the plan runs the next forward when asked for the next loss: set what it may move now
+            hold_core(frozen, epoch * steps_per_epoch + number + 1, config.freeze_core_steps)
         last_epoch = epoch == epochs - 1
         if (epoch + 1) % max(1, config.eval_every) and not last_epoch:
             continue

@@ -46,7 +46,7 @@ from harness.store.schema import (
 )
 
 #: Keys that a record may leave out; ``to_dict`` leaves them out when they are None.
-_OMITTED_WHEN_NONE = ("task", "stopped_because", "history", "folds", "search", "legacy_run_id", "updates")
+_OMITTED_WHEN_NONE = ("task", "stopped_because", "history", "folds", "search", "legacy_run_id", "updates", "pretrained")
 _NOT_STORED = {"source", "_checked"}
 
 
@@ -95,6 +95,8 @@ class RunRecord:
     legacy_run_id: str | None = None
     #: (version 3) updates done and planned, and whether the wall-clock cap cut the run short.
     updates: Mapping[str, Any] | None = None
+    #: A fine-tuning run's pretraining run (``--init-from``): harness.run.init_from.provenance.
+    pretrained: Mapping[str, Any] | None = None
     schema: str = RECORD_SCHEMA
     schema_version: int = RECORD_SCHEMA_VERSION
     #: Where the record came from, for messages (a file); not stored.
@@ -161,7 +163,7 @@ class RunRecord:
         for key in _OMITTED_WHEN_NONE:
             if data[key] is None:
                 data.pop(key)
-        for key in ("dataset", "hyperparameters", "versions", "paths", "spec", "metrics", "task", "folds", "search", "updates"):
+        for key in ("dataset", "hyperparameters", "versions", "paths", "spec", "metrics", "task", "folds", "search", "updates", "pretrained"):
             if key in data:
                 data[key] = dict(data[key])
         if "history" in data:

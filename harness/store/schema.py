@@ -66,11 +66,14 @@ _OPTIONAL: dict[str, Any] = {
     # (version 3) the training budget in optimizer updates: those done, those planned, and whether
     # the wall-clock cap (train.max_minutes) stopped the run before its update budget was spent
     "updates": {"done": int, "planned": int, "cut_short": bool},
+    # a fine-tuning run (--init-from): the run whose shared core it started from, on what dataset
+    # and sessions, the checkpoint, how many core tensors were loaded and how long they were frozen
+    "pretrained": {"run_id": str, "model": str, "dataset": str, "sessions": list, "checkpoint": str, "core_tensors": int, "freeze_core_steps": int},
 }
 _OPTIONAL_HYPERPARAMETERS: dict[str, Any] = {"chosen": dict}
 #: A binned dataset's bin size (NLB co-smoothing); a task whose data has no bins (video encoding)
 #: leaves it out. Records of either kind, old and new, load.
-_OPTIONAL_DATASET: dict[str, Any] = {"bin_size_ms": int}
+_OPTIONAL_DATASET: dict[str, Any] = {"bin_size_ms": int, "sessions": list}
 _OPTIONAL_NESTED: dict[str, Mapping[str, Any]] = {"hyperparameters": _OPTIONAL_HYPERPARAMETERS, "dataset": _OPTIONAL_DATASET}
 _METRIC_SCHEMA: dict[str, Any] = {
     "value": (float, int, None),

@@ -36,6 +36,14 @@ from harness.testing.encoding import (  # noqa: F401 - the kit's encoding sectio
     window_batch,
 )
 
+from harness.testing.sessions import (  # noqa: F401,E402 - the kit's sessions section, re-exported
+    TINY_SESSIONS,
+    MultiSessionModelContract,
+    TinySessionsPlugin,
+    make_tiny_session_set,
+    session_shapes,
+)
+
 TINY_DATASET = "bench-tiny"
 
 

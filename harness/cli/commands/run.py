@@ -54,6 +54,10 @@ def run_command(
         Optional[int], typer.Option("--fold", help="With --folds: run only this fold (0..K-1); pools once every fold is done.")
     ] = None,
     fold_ensembler: Annotated[str, typer.Option("--fold-ensembler", help="Ensembler of the fold models' eval rates.")] = "mean",
+    init_from: Annotated[
+        Optional[str],
+        typer.Option("--init-from", help="Fine-tune: start from the shared core of this finished run (a model registered for sessions; its run id)."),
+    ] = None,
     rerun: Annotated[bool, typer.Option("--rerun", help="Train again even if this exact run already completed.")] = False,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show the live progress bar.")] = True,
     seeds: Annotated[Optional[str], typer.Option("--seeds", help="Several seeds, e.g. 0,1,2: one result per seed (instead of --seed).")] = None,
@@ -77,6 +81,7 @@ def run_command(
     bases = [load_spec(path) for path in spec_files or ()] or [host.default_spec(model)]
     overrides = parse_assignments(assignments)
     specs = [with_options(base, overrides, dataset=dataset, model=model, objective=objective, seed=seed, device=device, folds=folds, fold=fold,
+                          init_from=init_from,
                           max_minutes=max_minutes, epochs=epochs, lr=lr, batch_size=batch_size) for base in bases]
     if not spec_files:
         say_defaults(resolve_objective(host, specs[0]), {"model": model is not None, "dataset": dataset is not None, "objective": objective is not None})

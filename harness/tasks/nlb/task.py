@@ -174,6 +174,12 @@ class CoSmoothingTask:
     def submission_description(self, data: DatasetTensors) -> str:
         return f"group '{data.submission_name}' (float32 rates)"
 
+    def limit_train_trials(self, data: DatasetTensors, n_trials: int) -> DatasetTensors:
+        """``train.max_train_trials``: the first ``n_trials`` of a fixed order of train trials."""
+        from harness.tasks.nlb.trials import limit_train_trials
+
+        return limit_train_trials(data, n_trials)
+
     def ranks_by_folds(self, data: DatasetTensors) -> int | None:
         """Eval targets withheld (NLB's public files): the labelled trials are all there is to
         rank on, so boards rank pooled K-fold rows and searches select on them."""

@@ -11,7 +11,7 @@ import torch
 from bench_ndt.model import build, context_mask
 from bench_ndt.plugin import DEFAULTS
 from harness.api import BenchError, ModelShape, merged_config
-from harness.testing import ModelContract, kit_host
+from harness.testing import ModelContract, MultiSessionModelContract, kit_host
 
 SMALL = {"width": 16, "heads": 2, "ff_size": 32, "depth": 1}
 SHAPE = ModelShape(n_heldin=12, n_heldout=4, n_bins=20, n_forward=5, bin_size_ms=10, n_prompts=3)
@@ -20,6 +20,46 @@ SHAPE = ModelShape(n_heldin=12, n_heldout=4, n_bins=20, n_forward=5, bin_size_ms
 class TestNDTContract(ModelContract):
     name = "ndt"
     config = SMALL
+
+
+class TestNDTSessionsContract(MultiSessionModelContract):
+    name = "ndt"
+    config = SMALL
+
+
+@pytest.mark.parametrize("changes", [{}, {"prompt": "add"}, {"position": "learned"}, {"context_forward": 0, "context_backward": 2}])
+def test_ndt_over_sessions_variants(changes):
+    from harness.testing import make_tiny_session_set, session_shapes
+
+    sessions = make_tiny_session_set()
+    torch.manual_seed(0)
+    model = build(session_shapes(sessions, n_prompts=3), {**DEFAULTS, **SMALL, **changes}).eval()
+    for index, session in enumerate(sessions.sessions):
+        x = torch.poisson(torch.full((2, session.data.n_bins + session.data.n_forward, session.data.n_heldin), 0.3))
+        with torch.no_grad():
+            out = model(x, torch.tensor([0, 2]), session=index)
+        assert out.shape == (2, x.shape[1], session.data.n_heldin + session.data.n_heldout) and torch.isfinite(out).all()
+
+
+def test_ndt_over_sessions_is_causal_with_context_forward_zero():
+    from harness.testing import make_tiny_session_set, session_shapes
+
+    torch.manual_seed(0)
+    model = build(session_shapes(make_tiny_session_set()), {**DEFAULTS, **SMALL, "context_forward": 0, "depth": 2}).eval()
+    x = torch.poisson(torch.full((1, 20, 7), 0.3), generator=torch.Generator().manual_seed(0))
+    later = x.clone()
+    later[:, 10:] += 1.0
+    with torch.no_grad():
+        before, after = model(x, torch.tensor([1]), session=1), model(later, torch.tensor([1]), session=1)
+    assert torch.allclose(before[:, :10], after[:, :10], atol=1e-6)
+    assert not torch.allclose(before[:, 10:], after[:, 10:])
+
+
+def test_ndt_over_sessions_refuses_the_identity_embedding():
+    from harness.testing import make_tiny_session_set, session_shapes
+
+    with pytest.raises(ValueError, match="linear"):
+        build(session_shapes(make_tiny_session_set()), {**DEFAULTS, **SMALL, "embedding": "identity"})
 
 
 def small_model(**changes) -> torch.nn.Module:

@@ -74,3 +74,49 @@ def n_units(config: dict) -> int:
     if "units_per_region" in config:
         return int(config["n_regions"]) * int(config["units_per_region"])
     return int(config["n_heldin"]) + int(config["n_heldout"])
+
+
+#: ``lorenz_sessions`` (bench_synthetic.sessions): per group, how many sessions; per session,
+#: ranges its units, trials per condition, mean rate and modulation are drawn from. Small: the
+#: whole set simulates in a second or two, and a session trains in seconds.
+SESSION_DEFAULTS = {
+    "seed": 0,
+    "bin_size_ms": 20,
+    "n_bins": 30,
+    "n_forward_bins": 5,
+    "n_conditions": 8,
+    "n_near": 16,
+    "n_far": 4,
+    "n_target": 1,
+    "units_min": 15,
+    "units_max": 40,
+    "heldout_fraction": 0.25,
+    "trials_per_condition_min": 4,
+    "trials_per_condition_max": 10,
+    # the target sessions: 12 per condition is 96 trials, 64 of them train (fine-tuning: 10, 25, 50, all)
+    "target_trials_per_condition": 12,
+    "rate_min_hz": 5.0,
+    "rate_max_hz": 25.0,
+    "modulation_min": 0.5,
+    "modulation_max": 1.0,
+    "trial_jitter": 0.05,
+    "val_fraction": 0.2,
+    "test_fraction": 0.2,
+    "lorenz_speed": 0.75,
+    # Rössler time units per second: a 0.7 s trial spans most of a turn of its spiral
+    "far_speed": 6.0,
+    "sessions": [],
+}
+SESSION_DESCRIPTION = (
+    "session set with ground truth: near sessions s00.. (Lorenz), far f00.. (Rössler), target t00 (Lorenz, more trials); "
+    "each its own neurons, read-out, trials and rates"
+)
+
+
+def session_names(config: dict) -> tuple[str, ...]:
+    """The sessions of a ``lorenz_sessions`` config, near then far then target."""
+    return (
+        *(f"s{index:02d}" for index in range(int(config["n_near"]))),
+        *(f"f{index:02d}" for index in range(int(config["n_far"]))),
+        *(f"t{index:02d}" for index in range(int(config["n_target"]))),
+    )

@@ -49,6 +49,33 @@ def lorenz_attractor_points(n_points: int, rng: np.random.Generator, burn_in: fl
     return lorenz(starts, n_bins=2, dt=burn_in)[:, -1]
 
 
+ROSSLER_A, ROSSLER_B, ROSSLER_C = 0.2, 0.2, 5.7
+
+
+def _rossler_derivative(_t: float, flat_state: np.ndarray) -> np.ndarray:
+    x, y, z = flat_state.reshape(-1, 3).T
+    return np.stack([-y - z, x + ROSSLER_A * y, ROSSLER_B + z * (x - ROSSLER_C)], axis=1).ravel()
+
+
+def rossler(initial_states: np.ndarray, n_bins: int, dt: float) -> np.ndarray:
+    """Integrate the Rössler system from ``initial_states`` (R, 3); return (R, n_bins, 3): other
+    dynamics than Lorenz (one slow spiral with rare excursions, no two-lobed switching)."""
+    from scipy.integrate import solve_ivp
+
+    times = np.arange(n_bins) * dt
+    solution = solve_ivp(_rossler_derivative, (0.0, float(times[-1])), np.asarray(initial_states, dtype=float).ravel(), t_eval=times, rtol=1e-8, atol=1e-8)
+    if not solution.success:
+        raise RuntimeError(f"Rössler integration failed: {solution.message}")
+    return solution.y.reshape(len(initial_states), 3, n_bins).transpose(0, 2, 1)
+
+
+def rossler_attractor_points(n_points: int, rng: np.random.Generator, burn_in: float = 50.0) -> np.ndarray:
+    """``n_points`` independent states on the Rössler attractor."""
+    starts = rng.normal(0.0, 3.0, size=(n_points, 3)) + np.array([0.0, 0.0, 0.5])
+    starts[:, 2] = np.abs(starts[:, 2])
+    return rossler(starts, n_bins=2, dt=burn_in)[:, -1]
+
+
 def rnn_substeps(bin_size_ms: float, tau_ms: float) -> int:
     """Euler steps per bin: at least five per time constant keeps the integration faithful."""
     return max(1, math.ceil(5 * bin_size_ms / tau_ms))

@@ -108,7 +108,12 @@ def read_session(path: Path, bin_size_ms: int) -> BinnedSession:
 
 def read_tensors(path: Path, name: str, bin_size_ms: int) -> DatasetTensors:
     """The file at ``path`` as DatasetTensors: its train/val/test trials become train/val/eval."""
-    session = read_session(path, bin_size_ms)
+    return session_tensors(read_session(path, bin_size_ms), name, notes=(f"generated NWB: {Path(path).name}",))
+
+
+def session_tensors(session: BinnedSession, name: str, notes: tuple[str, ...] = ()) -> DatasetTensors:
+    """A binned session as DatasetTensors: its train/val/test trials become train/val/eval."""
+    bin_size_ms = session.bin_size_ms
     heldin_units, heldout_units = np.flatnonzero(~session.heldout), np.flatnonzero(session.heldout)
     splits = {
         split: _split(session, np.flatnonzero(session.splits == label), heldin_units, heldout_units)
@@ -128,7 +133,7 @@ def read_tensors(path: Path, name: str, bin_size_ms: int) -> DatasetTensors:
         checksum=checksum,
         source=SOURCE,
         submission_name=name,
-        notes=(f"generated NWB: {Path(path).name}",),
+        notes=notes,
         **splits,
     )
 

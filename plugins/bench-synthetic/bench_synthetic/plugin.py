@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from harness.api import hookimpl
 
-from bench_synthetic.defaults import DEFAULTS, DESCRIPTIONS, SOURCE, n_trials, n_units
+from bench_synthetic.defaults import DEFAULTS, DESCRIPTIONS, SESSION_DEFAULTS, SESSION_DESCRIPTION, SOURCE, n_trials, n_units, session_names
 
 
 @hookimpl
@@ -22,3 +22,14 @@ def bench_register_datasets(register) -> None:
             locator=f"bench_synthetic.datasets:locate_{name}",
             has_ground_truth=True,
         )
+    register(
+        "lorenz_sessions",
+        "bench_synthetic.sessions:load",
+        description=SESSION_DESCRIPTION,
+        defaults=SESSION_DEFAULTS,
+        source=SOURCE,
+        bin_sizes_ms=(SESSION_DEFAULTS["bin_size_ms"],),
+        has_ground_truth=True,
+        locator="bench_synthetic.sessions:locate",
+        sessions=session_names(SESSION_DEFAULTS),
+    )

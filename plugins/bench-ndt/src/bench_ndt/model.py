@@ -16,7 +16,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from harness.api import ModelShape
+from harness.api import ModelShape, SessionShapes
 
 EMBEDDINGS = ("linear", "identity")
 POSITIONS = ("learned", "sinusoidal")
@@ -168,6 +168,11 @@ def _check_choices(config: Mapping[str, Any]) -> None:
             raise ValueError(f"ndt: {key} must be one of {', '.join(choices)}, got {config[key]!r}")
 
 
-def build(shape: ModelShape, config: Mapping[str, Any]) -> NeuralDataTransformer:
-    """The registered factory: an NDT sized by ``shape`` and ``config`` (the plugin's defaults merged)."""
+def build(shape: ModelShape | SessionShapes, config: Mapping[str, Any]) -> nn.Module:
+    """The registered factory: an NDT sized by ``shape`` and ``config`` (the plugin's defaults
+    merged); with SessionShapes, the NDT over sessions (bench_ndt.sessions)."""
+    if isinstance(shape, SessionShapes):
+        from bench_ndt.sessions import MultiSessionNDT
+
+        return MultiSessionNDT(shape, config)
     return NeuralDataTransformer(shape, config)

@@ -61,4 +61,7 @@ def bench_register_models(register) -> None:
         # learns the dynamics better from every trial's held-in spikes.
         train_defaults={"lr": 0.01, "steps": 7000, "patience": 0, "heldin_only_trials": True},
         search_space=SEARCH_SPACE,
+        # Over a session set: per-session read-in, read-out and token around a shared core
+        # (bench_ndt.sessions), which --init-from carries to a new session.
+        sessions=True,
     )

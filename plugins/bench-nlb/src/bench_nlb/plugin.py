@@ -36,6 +36,16 @@ def bench_register_datasets(register) -> None:
             locator=f"bench_nlb.locate:locate_{dataset.name}",
         )
     register(
+        "mc_maze_small_pseudo",
+        "bench_nlb.pseudo_sessions:load",
+        description="PSEUDO-sessions pseudo_a / pseudo_b: MC_Maze_Small's units and trials dealt into two disjoint halves (one real session)",
+        defaults={**DEFAULTS, "sessions": [], "pseudo_seed": 0},
+        source=f"DANDI:{DATASETS['mc_maze_small'].dandiset}",
+        bin_sizes_ms=BIN_SIZES_MS,
+        locator="bench_nlb.locate:locate_mc_maze_small",
+        sessions=("pseudo_a", "pseudo_b"),
+    )
+    register(
         GENERIC,
         "bench_nlb.load:load_file",
         description="Any NLB tensor .h5 (nlb_tools layout) or NLB .nwb file given by path",
