@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import statistics
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -103,16 +104,59 @@ def table(host, config: Mapping[str, Any], target: str, seed: int) -> list[dict[
     return rows
 
 
-def markdown(rows: Sequence[Mapping[str, Any]], trials: Sequence[str], target: str) -> str:
-    header = f"| objective | start | " + " | ".join(f"{t} trials" for t in trials) + " |"
-    lines = [f"co-bps on {DATASET}:{target} (% of oracle)", "", header, "|---|---|" + "---:|" * len(trials)]
+def over_seeds(tables: Sequence[Sequence[Mapping[str, Any]]], trials: Sequence[str]) -> list[dict[str, Any]]:
+    """The tables of several seeds as one: each cell the list of its seeds' (co-bps, % of oracle)."""
+    rows = []
+    for same in zip(*tables):
+        row = {"objective": same[0]["objective"], "start": same[0]["start"]}
+        row.update({t: [one[t] for one in same] for t in trials})
+        rows.append(row)
+    return rows
+
+
+def _stat(values: Sequence[float]) -> str:
+    mean = statistics.fmean(values)
+    return f"{mean:.3f}" if len(values) < 2 else f"{mean:.3f} ± {statistics.stdev(values):.3f}"
+
+
+def markdown(rows: Sequence[Mapping[str, Any]], trials: Sequence[str], target: str, seeds: int) -> str:
+    """Mean ± sd over seeds of co-bps, and the mean % of the oracle, for each cell."""
+    header = "| objective | pretrained on | " + " | ".join(f"{t} trials" for t in trials) + " |"
+    title = f"co-bps on {DATASET}:{target}, mean ± sd over {seeds} seed(s) (% of the oracle's)"
+    lines = [title, "", header, "|---|---|" + "---:|" * len(trials)]
     for row in rows:
         cells = []
         for t in trials:
-            value, share = row[t]
-            cells.append("n/a" if value is None else f"{value:.3f}" + ("" if share is None else f" ({share:.0f}%)"))
+            values = [value for value, _ in row[t] if value is not None]
+            shares = [share for _, share in row[t] if share is not None]
+            cells.append("n/a" if not values else _stat(values) + (f" ({statistics.fmean(shares):.0f}%)" if shares else ""))
         lines.append(f"| {row['objective']} | {row['start']} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def plot(rows: Sequence[Mapping[str, Any]], trials: Sequence[str], target: str, path: str) -> None:
+    """co-bps against fine-tuning trials, one panel per objective, a line per start (mean ± sd)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    objectives = list(dict.fromkeys(row["objective"] for row in rows))
+    figure, axes = plt.subplots(1, len(objectives), figsize=(5 * len(objectives), 4), sharey=True, squeeze=False)
+    for axis, objective in zip(axes[0], objectives):
+        for row in (row for row in rows if row["objective"] == objective):
+            values = [[v for v, _ in row[t] if v is not None] for t in trials]
+            means = [statistics.fmean(v) if v else float("nan") for v in values]
+            sds = [statistics.stdev(v) if len(v) > 1 else 0.0 for v in values]
+            axis.errorbar(range(len(trials)), means, yerr=sds, marker="o", capsize=3, label=row["start"])
+        axis.set_xticks(range(len(trials)), list(trials))
+        axis.set_xlabel(f"fine-tuning trials of {target}")
+        axis.set_title(f"pretrained with {objective} masking")
+        axis.grid(alpha=0.3)
+    axes[0][0].set_ylabel("co-bps on the held-out session")
+    axes[0][-1].legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -122,11 +166,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="half the updates, the group ablation at 4 sessions: ~40 CPU-minutes a seed")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes: every code path in minutes, numbers meaningless")
     parser.add_argument("--target", default="t00", help="the held-out session fine-tuned and scored")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seeds", default="0", help="comma-separated seeds (finished runs are reused, not retrained)")
+    parser.add_argument("--plot", default=None, help="also draw the table as a PNG here")
     args = parser.parse_args(argv)
     config = settings(args.smoke, args.quick)
-    rows = table(Host(), config, args.target, args.seed)
-    print(markdown(rows, config["trials"], args.target))
+    seeds = [int(seed) for seed in args.seeds.split(",") if seed.strip()]
+    host = Host()
+    rows = over_seeds([table(host, config, args.target, seed) for seed in seeds], config["trials"])
+    print(markdown(rows, config["trials"], args.target, len(seeds)))
+    if args.plot:
+        plot(rows, config["trials"], args.target, args.plot)
+        print(f"wrote {args.plot}")
     return 0
 
 
