@@ -62,7 +62,7 @@ def run_command(
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show the live progress bar.")] = True,
     seeds: Annotated[Optional[str], typer.Option("--seeds", help="Several seeds, e.g. 0,1,2: one result per seed (instead of --seed).")] = None,
     engine: Annotated[
-        str, typer.Option("--engine", help="Where the runs of several folds, seeds or specs train: sequential (here, one after another) or ray (Ray tasks; pip install 'bench-harness[ray]').")
+        str, typer.Option("--engine", help="Where the runs of several folds, seeds or specs train: sequential (here, one after another) or ray (Ray tasks; pip install 'bench-harness\\[ray]').")
     ] = "sequential",
     ray_address: Annotated[Optional[str], typer.Option("--ray-address", help="With --engine ray: an existing cluster (host:port); default a local one for this command.")] = None,
     task_cpus: Annotated[float, typer.Option("--task-cpus", help="With --engine ray: CPUs per run (its torch threads).")] = 1.0,
