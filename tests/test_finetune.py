@@ -141,6 +141,7 @@ def test_few_shot_trials_are_nested_and_the_same_for_every_run(host):
         ("model", "that run trained model 'ndt', this run's model is 'kit-linear'"),
         ("width", "its core has another width"),
         ("freeze", "freezes a core loaded with --init-from"),
+        ("few-shot folds", "train.max_train_trials 10 with --folds: few-shot runs are single-split runs for now"),
     ],
 )
 def test_bad_fine_tuning_is_refused_in_one_line(host, home, pretrained, case, message):
@@ -154,8 +155,10 @@ def test_bad_fine_tuning_is_refused_in_one_line(host, home, pretrained, case, me
     elif case == "width":
         spec = finetune(host, pretrained["run_id"])
         spec = RunSpec(**{**spec.__dict__, "model_config": {**SMALL, "width": 32, "ff_size": 32}})
-    else:
+    elif case == "freeze":
         spec = finetune(host, None, freeze_core_steps=5)
+    else:  # before any training: its fold predictions would not map back onto the dataset's trials
+        spec = RunSpec(**{**finetune(host, pretrained["run_id"], folds=2, max_train_trials=10).__dict__, "fold": 0})
     with pytest.raises(BenchError) as error:
         execute(host, spec)
     assert message in str(error.value) and "\n" not in str(error.value)

@@ -83,6 +83,8 @@ def execute(
     if spec.fold is not None:  # validate on this fold, train on the other labelled trials
         data = task.fold_split(data, spec.fold, spec.folds)
     if spec.train.max_train_trials:  # few-shot: the same seeded trials for every run of the dataset
+        if spec.fold is not None:  # its fold's predictions would not map back onto the dataset's trials
+            raise BenchError(f"train.max_train_trials {spec.train.max_train_trials} with --folds: few-shot runs are single-split runs for now")
         if not hasattr(task, "limit_train_trials"):
             raise BenchError(f"train.max_train_trials: task {task.name} trains on whole splits only")
         data = task.limit_train_trials(data, spec.train.max_train_trials)
