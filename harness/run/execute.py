@@ -63,6 +63,7 @@ def execute(
     model_entry = host.registries.models.get(spec.model)
     device = choose_device(spec.device)
     run = RunContext.for_spec(spec, device, run_identity(host, spec))
+    records = None
     if rerun:
         marker = run.run_dir / RERUN_MARKER
         if rerun_token is None or not marker.is_file() or marker.read_text() != rerun_token:
@@ -75,6 +76,10 @@ def execute(
         if done is not None:
             return done, None
         run = run.adopt_legacy_folder(record["run_id"] for record in records)
+    # fine-tuning: the finished run whose core it loads, refused before any data loads
+    pretrained = None
+    if spec.init_from is not None:
+        pretrained = pretrained_record(read_records() if records is None else records, spec.init_from, spec.model, model_entry.sessions)
 
     data, dataset_config = host.load_dataset(spec.dataset, spec.dataset_config)
     task = host.task_of(data)
@@ -97,9 +102,7 @@ def execute(
         objective_config = merged_config(host.check_serves("objective", spec.objective, task.name), spec.objective_config)
         objective = host.objective(spec.objective, data, objective_config)
     shape = task.model_shape(data, model_config, objective)
-    pretrained = None
-    if spec.init_from is not None:  # fine-tuning: this session's own layers around a loaded core
-        pretrained = pretrained_record(read_records(), spec.init_from, spec.model, model_entry.sessions)
+    if pretrained is not None:  # fine-tuning: this session's own layers around a loaded core
         shape = one_session_shape(shape, getattr(data, "name", spec.dataset))
     model = host.model(spec.model, shape, model_config, task=task.name)
     frozen = []
