@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from harness.leaderboard.board import GENERATED_MARKER, REGENERATE, SITE_FOLDER, BoardRow, BoardView, fold_run_ids
-from harness.leaderboard.ranking import NOISE_MARK_EXPLAINED, preliminary_heading
+from harness.leaderboard.ranking import NOISE_MARK_EXPLAINED, RANKED_ROWS_EXPLAINED, preliminary_heading
 
 
 def _cell(text: str) -> str:
@@ -55,9 +55,7 @@ def render_board(view: BoardView) -> str:
         f"Mean ± sd over seeds; rank by {board.primary} ({arrow[board.primary]}){baseline}. "
         "↑: higher is better, ↓: lower is better. K-fold rows: pooled over every "
         "labelled trial (each predicted by the fold model that held it out) ± sd over folds; their eval predictions "
-        "are the mean of the fold models. Where a dataset has K-fold rows only they are ranked; its single-split rows "
-        "(validated on the dataset's one val split) are listed below as preliminary, never ranked against them. "
-        + NOISE_MARK_EXPLAINED.replace("“2 ≈ 1”", "`2 ≈ 1`"),
+        f"are the mean of the fold models. {RANKED_ROWS_EXPLAINED} `2 ≈ 1`: {NOISE_MARK_EXPLAINED}",
         "",
         *table("ranked", view.rows, ranked=True),
     ]

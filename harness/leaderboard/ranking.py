@@ -39,6 +39,13 @@ def ranked_folds(rows: Sequence[Row]) -> int | None:
     return max(counts, key=lambda k: (counts[k], k)) if counts else None
 
 
+#: Which rows a board ranks, said the same way on every board.
+RANKED_ROWS_EXPLAINED = (
+    "Where a dataset has K-fold rows only those on its folds (the K most of them pool) are ranked; its single-split "
+    "rows, and K-fold rows on other folds, are listed below as preliminary, never ranked against them."
+)
+
+
 def ranked_and_preliminary(rows: Sequence[Row]) -> tuple[list[Row], list[Row]]:
     """The rows a board ranks, and its preliminary rows. Where a board has K-fold rows (scored on
     every labelled trial) only those on its :func:`ranked_folds` are ranked, so every ranked row
@@ -116,9 +123,9 @@ def same_fold_models(row: Row, kfold_rows: Sequence[Row]) -> Row | None:
 #: A paired difference below this many standard errors is noise.
 NOISE_STANDARD_ERRORS = 2.0
 
-#: What "2 ≈ 1" means, said the same way on every board (markdown and site).
+#: What the mark "2 ≈ 1" means, said the same way on every board (each rendering writes the mark its way).
 NOISE_MARK_EXPLAINED = (
-    "“2 ≈ 1”: the row ranked 2 is within noise of the row ranked 1. K-fold rows are paired fold by fold (the "
+    "the row ranked 2 is within noise of the row ranked 1. K-fold rows are paired fold by fold (the "
     f"same trials): within noise when their mean per-fold difference is under {NOISE_STANDARD_ERRORS:g} standard "
     "errors; rows that do not pair, when their difference is under the larger of their sds over seeds."
 )

@@ -18,7 +18,7 @@ from typing import Any
 
 from harness.leaderboard.board import REGENERATE, BoardRow, BoardView, Row, fold_run_ids, format_seconds, ordered_metrics
 from harness.leaderboard.components import used_components
-from harness.leaderboard.ranking import NOISE_MARK_EXPLAINED, preliminary_heading
+from harness.leaderboard.ranking import NOISE_MARK_EXPLAINED, RANKED_ROWS_EXPLAINED, preliminary_heading
 
 GENERATOR = "bench leaderboard"
 
@@ -170,8 +170,8 @@ def render_board(view: BoardView) -> bytes:
         f"<h1>{_e(board.name)}" + ("" if board.bin_size_ms is None else f" ({board.bin_size_ms} ms bins)") + "</h1>",
         f"<p>{len(board.records)} run records, data checksum <code>{_e(board.checksum)}</code>. Mean ± sd over seeds; "
         f"ranked by {board.primary}{baseline}. ↑: higher is better, ↓: lower is better. K-fold rows: pooled over every "
-        "labelled trial ± sd over folds; where a dataset has them only they are ranked, and its single-split rows are "
-        f"listed below as preliminary. {_e(NOISE_MARK_EXPLAINED)} Click a column header to sort by it.</p>",
+        f"labelled trial ± sd over folds. {_e(RANKED_ROWS_EXPLAINED)} “2 ≈ 1”: {_e(NOISE_MARK_EXPLAINED)} Click a column "
+        "header to sort by it.</p>",
         f'<p class="note">As data (every value\'s mean, ±, split and trial count, unrounded): <a href="../{_e(board.key)}.csv">'
         f'{_e(board.key)}.csv</a> · <a href="../{_e(board.key)}.json">{_e(board.key)}.json</a></p>',
         '<div class="scroll"><table class="sortable board" id="leaderboard">',
