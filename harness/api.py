@@ -30,7 +30,7 @@ _export(
     "harness.contracts",
     "SPLITS", "COSMOOTHING_TASK", "ENCODING_TASK", "FOLD_SEED", "MetricValue", "content_checksum", "seeded_val_split",
     "Split", "DatasetTensors", "ModelShape", "RateModel", "Batch", "MaskedBatch", "Objective", "SplitRates", "Predictions",
-    "Ensembler", "DirectFit", "AuxiliaryLosses", "TrainingPlan", "Task", "RunInfo",
+    "Ensembler", "DirectFit", "AuxiliaryLosses", "MutableHyperparameters", "TrainingPlan", "Task", "RunInfo",
     "EncodingSplit", "MouseRecording", "EncodingData", "EncodingShape", "EncodingBatch", "EncodingModel",
     "EncodingObjective", "EncodingPredictions",
 )

@@ -378,6 +378,18 @@ class AuxiliaryLosses(Protocol):
     def auxiliary_losses(self, step: int, total_steps: int) -> Mapping[str, torch.Tensor]: ...
 
 
+@runtime_checkable
+class MutableHyperparameters(Protocol):
+    """A model or objective whose hyperparameters may change mid-run (a population-based search
+    perturbs them; a spec's ``schedule`` replays that). It declares which ones by marking them
+    ``mutable: true`` in its registered search space, and takes new values here between epochs:
+    ``set_hyperparameters({"dropout": 0.2})`` must leave it computing exactly what a fresh one
+    built with those values (and these weights) computes. Weights and optimizer state carry on.
+    """
+
+    def set_hyperparameters(self, changes: Mapping[str, Any]) -> None: ...
+
+
 # -- The encoding task: stimulus (and behaviour) in, neural responses out -----------------------
 #
 # Letters: R trials, T frames, H x W pixels, B behaviour channels, N neurons of one mouse. Several

@@ -74,6 +74,8 @@ class TrainConfig:
     max_train_trials: int = 0
 
 
+#: The trainer settings a spec's ``schedule`` may change between epochs (the rest fix the run's shape).
+MUTABLE_TRAIN_KEYS = ("lr", "weight_decay", "grad_clip")
 #: Keys that change how long or where a run goes, not what it computes: left out of the run id,
 #: so a run resumed with a larger budget or on another device continues the same run.
 _BUDGET_KEYS = ("max_minutes",)
@@ -82,7 +84,7 @@ _BUDGET_KEYS = ("max_minutes",)
 _LATER_KEYS = {"sample_validation": 0.0}
 #: Spec fields added after runs and studies were recorded, left out of what is hashed while at
 #: their default: unlabelled runs keep their ids and earlier studies their digests.
-_LATER_FIELDS = {"label": None, "init_from": None}
+_LATER_FIELDS = {"label": None, "init_from": None, "schedule": ()}
 #: What :meth:`RunSpec.run_id` takes from the configuration that trains rather than the spec.
 TRAINED_KEYS = ("dataset_config", "model_config", "objective_config", "versions")
 #: Train keys added after runs and studies were recorded: out of run ids and digests at their default.
@@ -92,7 +94,7 @@ _LATER_TRAIN_FIELDS = {"lr_floor": 0.02, "freeze_core_steps": 0, "max_train_tria
 def drop_later_fields_at_default(spec_dict: dict[str, Any]) -> dict[str, Any]:
     """``spec_dict`` (a :meth:`RunSpec.to_dict`) without the later fields that are at their default."""
     for key, default in _LATER_FIELDS.items():
-        if key in spec_dict and spec_dict[key] == default:
+        if key in spec_dict and (spec_dict[key] == default or (key == "schedule" and not spec_dict[key])):
             spec_dict.pop(key)
     train = spec_dict.get("train") or {}
     for key, default in _LATER_TRAIN_FIELDS.items():
@@ -124,6 +126,11 @@ class RunSpec:
     #: The run id of a finished run whose shared core (a model registered ``sessions=True``) this
     #: run starts from: fine-tuning a pretrained model on a new session (harness.run.init_from).
     init_from: str | None = None
+    #: Hyperparameters that change mid-run (a population-based search's schedule, replayed):
+    #: ``({"at": UPDATE, "set": {"lfads.dropout": 0.2, "train.lr": 0.003}}, ...)``, each entry
+    #: holding from the first epoch that starts at or after update ``at``. Only hyperparameters
+    #: their plugin declares ``mutable`` (harness.run.schedule checks it before anything trains).
+    schedule: tuple[Mapping[str, Any], ...] = ()
 
     def __post_init__(self) -> None:
         # ``dataset: SET:SESSION`` is ``dataset: SET`` with ``sessions: [SESSION]``: one run, one id.
@@ -131,12 +138,16 @@ class RunSpec:
         if session is not None:
             object.__setattr__(self, "dataset", name)
             object.__setattr__(self, "dataset_config", {**self.dataset_config, "sessions": [session]})
+        object.__setattr__(self, "schedule", tuple({"at": entry["at"], "set": dict(entry["set"])} for entry in self.schedule))
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["version"] = SPEC_VERSION
         for key in ("dataset_config", "model_config", "objective_config"):
             data[key] = dict(data[key])
+        data["schedule"] = [{"at": entry["at"], "set": dict(entry["set"])} for entry in self.schedule]
+        if not data["schedule"]:  # written only where a run has one (specs and records stay as they were)
+            data.pop("schedule")
         return data
 
     def identity(self, trained: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -221,6 +232,30 @@ def check_folds(spec: RunSpec, source: str) -> None:
             raise SpecError(source, "fold", f"expected a fold index in 0..{spec.folds - 1}, found {spec.fold}")
 
 
+def check_schedule_entries(entries: list[Any], source: str) -> tuple[dict[str, Any], ...]:
+    """A spec's ``schedule`` as checked entries: each ``{at: UPDATE, set: {COMPONENT.KEY: number}}``
+    with ``at`` a whole number >= 1, rising from entry to entry. Which keys may change mid-run is
+    the plugins' to say (:func:`harness.run.schedule.check_schedule`)."""
+    checked, last = [], 0
+    for position, entry in enumerate(entries):
+        where = f"schedule[{position}]"
+        if not isinstance(entry, Mapping) or set(entry) != {"at", "set"}:
+            raise SpecError(source, where, f"expected a mapping with 'at' (an update) and 'set' (COMPONENT.KEY: value), found {entry!r}")
+        at, changes = entry["at"], entry["set"]
+        if isinstance(at, bool) or not isinstance(at, int) or at <= last:
+            raise SpecError(source, f"{where}.at", f"expected a whole number of updates above {last} (entries in order), found {at!r}")
+        if not isinstance(changes, Mapping) or not changes:
+            raise SpecError(source, f"{where}.set", f"expected a non-empty mapping of COMPONENT.KEY to a value, found {changes!r}")
+        for name, value in changes.items():
+            if not isinstance(name, str) or "." not in name:
+                raise SpecError(source, f"{where}.set.{name}", "expected a name like lfads.dropout or train.lr")
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise SpecError(source, f"{where}.set.{name}", f"expected a number, found {value!r}")
+        checked.append({"at": at, "set": dict(changes)})
+        last = at
+    return tuple(checked)
+
+
 _TOP_KEYS = {f.name for f in fields(RunSpec)} | {"version", "include"}
 _TRAIN_KEYS = {f.name: f for f in fields(TrainConfig)}
 _TYPES: dict[str, tuple[type, ...]] = {
@@ -238,6 +273,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "fold": (int, type(None)),
     "label": (str, type(None)),
     "init_from": (str, type(None)),
+    "schedule": (list,),
     "version": (int,),
 }
 
@@ -303,8 +339,8 @@ def spec_from_mapping(data: Mapping[str, Any], source: str = "<spec>") -> RunSpe
         if key not in _TRAIN_KEYS:
             raise SpecError(source, f"train.{key}", f"unknown key; expected one of {', '.join(sorted(_TRAIN_KEYS))}")
         train[key] = _coerce_train_value(source, key, value)
-    values = {key: data[key] for key in data if key not in ("version", "include", "train")}
-    spec = RunSpec(**values, train=TrainConfig(**train))
+    values = {key: data[key] for key in data if key not in ("version", "include", "train", "schedule")}
+    spec = RunSpec(**values, train=TrainConfig(**train), schedule=check_schedule_entries(data.get("schedule") or [], source))
     check_folds(spec, source)
     return spec
 

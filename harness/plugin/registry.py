@@ -171,8 +171,11 @@ def check_search_space(owner: str, space: Mapping[str, Any], config_keys: Mappin
     parameter of the same space, or the config, has that value; a list of values means any of
     them). Keys are config keys of the component, or ``train.KEY`` for a trainer setting. A
     ``step`` and ``log`` exclude each other; categorical choices may be lists or mappings.
+    ``"mutable": True`` on a numeric parameter says it may change mid-run (a population-based
+    search perturbs it; the component takes it through ``MutableHyperparameters``, the trainer
+    takes ``train.lr``, ``train.weight_decay`` and ``train.grad_clip``).
     """
-    from harness.specs import TrainConfig
+    from harness.specs import MUTABLE_TRAIN_KEYS, TrainConfig
 
     train_keys = set(TrainConfig.__dataclass_fields__)
     for key, spec in space.items():
@@ -185,6 +188,8 @@ def check_search_space(owner: str, space: Mapping[str, Any], config_keys: Mappin
             known = ", ".join(sorted(config_keys)) or "none"
             raise BenchError(f"{where}: not one of its config keys ({known}) nor train.KEY")
         check_parameter(where, spec)
+        if spec.get("mutable") and section == "train" and dot and train_key not in MUTABLE_TRAIN_KEYS:
+            raise BenchError(f"{where}: the trainer changes only {', '.join('train.' + k for k in MUTABLE_TRAIN_KEYS)} mid-run")
         for other in spec.get("condition", {}):
             if other not in space and other not in config_keys and not (other.startswith("train.") and other[6:] in train_keys):
                 raise BenchError(f"{where}: its condition names '{other}', which is neither in the space nor a config key")
@@ -202,7 +207,7 @@ def parameter_problem(spec: Any) -> str | None:
     """What is wrong with one parameter spec, or None."""
     if not isinstance(spec, Mapping) or spec.get("type") not in _PARAMETER_TYPES:
         return f"expected a mapping with 'type' one of {', '.join(_PARAMETER_TYPES)}"
-    unknown = set(spec) - {"type", "low", "high", "log", "step", "choices", "condition"}
+    unknown = set(spec) - {"type", "low", "high", "log", "step", "choices", "condition", "mutable"}
     if unknown:
         return f"unknown field(s) {', '.join(sorted(unknown))}"
     if spec["type"] == "categorical":
@@ -225,6 +230,10 @@ def parameter_problem(spec: Any) -> str | None:
             return f"'step' must be a number > 0, found {step!r}"
         if step is not None and spec.get("log"):
             return "'step' and 'log' cannot be combined (Optuna samples one or the other)"
+    if "mutable" in spec and not isinstance(spec["mutable"], bool):
+        return f"'mutable' must be true or false, found {spec['mutable']!r}"
+    if spec.get("mutable") and spec["type"] == "categorical":
+        return "only a numeric parameter can be 'mutable' (a population-based search perturbs it mid-run)"
     if "condition" in spec and (not isinstance(spec["condition"], Mapping) or not spec["condition"]):
         return "'condition' must map another parameter to the value (or list of values) it requires"
     return None

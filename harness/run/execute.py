@@ -17,6 +17,7 @@ from harness.store.record import RunRecord
 from harness.store.records import jsonable, read_records
 from harness.run.context import RunContext, RunIdentity, choose_device, run_identity
 from harness.run.init_from import core_parameters, load_core, one_session_shape, pretrained_record, provenance
+from harness.run.schedule import check_schedule, retuner
 from harness.specs import RunSpec, dump_spec
 from harness.run.trainer import TrainOutcome, fit_direct, seed_everything, train
 
@@ -61,6 +62,7 @@ def execute(
         raise BenchError(f"a spec with folds: {spec.folds} is {spec.folds} runs: harness.run.crossval.cross_validate runs them and pools their scores")
     spec = resolve_objective(host, spec)
     model_entry = host.registries.models.get(spec.model)
+    check_schedule(host, spec)
     device = choose_device(spec.device)
     run = RunContext.for_spec(spec, device, run_identity(host, spec))
     records = None
@@ -138,7 +140,8 @@ def execute(
 
         plan = task.training_plan(data, shape, objective, spec.train, device, spec.seed)
         run.plan = plan
-        outcome = train(run, model, plan, spec.train, generator, epoch_done, frozen=frozen)
+        retune = retuner(spec, model, objective, model_config, objective_config)
+        outcome = train(run, model, plan, spec.train, generator, epoch_done, frozen=frozen, retune=retune)
         if outcome.resumed_from_epoch is not None:
             say(f"resumed from epoch {outcome.resumed_from_epoch}")
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +31,10 @@ from harness.store.schema import TIME_CAP_STOP
 
 #: Called after each validation with (epoch, metrics) — the CLI's progress bar listens here.
 EpochCallback = Callable[[int, dict[str, float]], None]
+#: Called at the start of each epoch with its first update: applies a spec's hyperparameter
+#: schedule to the model and objective, and returns the trainer settings in force
+#: (``lr``, ``weight_decay``, ``grad_clip``; see :mod:`harness.run.schedule`).
+Retune = Callable[[int], Mapping[str, float]]
 
 
 @dataclass
@@ -82,6 +86,23 @@ def hold_core(frozen: Sequence[torch.nn.Parameter], step: int, freeze_steps: int
         parameter.requires_grad_(step >= freeze_steps)
 
 
+def apply_trainer_settings(
+    settings: Mapping[str, float], optimizer: torch.optim.Optimizer, scheduler: torch.optim.lr_scheduler.LambdaLR, grad_clip: float
+) -> float:
+    """Set a schedule's trainer values: a new peak learning rate keeps the warmup and cosine
+    shape (the current rate is the new peak times the schedule's factor now), a new weight
+    decay takes effect on the next update. Returns the gradient clip in force."""
+    if "lr" in settings:
+        scheduler.base_lrs = [settings["lr"] for _ in optimizer.param_groups]
+        for group, factor in zip(optimizer.param_groups, scheduler.lr_lambdas):
+            group["initial_lr"] = settings["lr"]
+            group["lr"] = settings["lr"] * factor(scheduler.last_epoch)
+    if "weight_decay" in settings:
+        for group in optimizer.param_groups:
+            group["weight_decay"] = settings["weight_decay"]
+    return settings.get("grad_clip", grad_clip)
+
+
 def planned_epochs(config: TrainConfig, steps_per_epoch: int) -> int:
     """The epoch budget: ``config.steps`` updates when set, else ``config.epochs``."""
     if config.steps:
@@ -107,10 +128,12 @@ def train(
     generator: torch.Generator,
     on_epoch: EpochCallback | None = None,
     frozen: Sequence[torch.nn.Parameter] = (),
+    retune: Retune | None = None,
 ) -> TrainOutcome:
     """Train ``model`` on the steps of ``plan`` (its task's); resume from ``run.last_checkpoint``.
     ``frozen`` parameters (a fine-tuning run's loaded core) get no updates before update
     ``config.freeze_core_steps``, every one after (AdamW skips a parameter without a gradient).
+    ``retune`` (a spec's schedule) may change hyperparameters at each epoch's start.
 
     The best checkpoint follows ``plan.selection_metric``; its running best is logged and
     checkpointed as ``best_<metric>`` (``best_val_co_bps`` for NLB, as in every older run).
@@ -153,8 +176,11 @@ def train(
     stopped = "epoch budget"
     epoch = start_epoch - 1
     clock = time.perf_counter() - elapsed
+    grad_clip = config.grad_clip
     for epoch in range(start_epoch, epochs):
         losses, terms = [], {}
+        if retune is not None:
+            grad_clip = apply_trainer_settings(retune(epoch * steps_per_epoch), optimizer, scheduler, grad_clip)
         hold_core(frozen, epoch * steps_per_epoch, config.freeze_core_steps)
         for number, loss in enumerate(plan.epoch(model, generator)):
             losses.append(loss.item())
@@ -164,8 +190,8 @@ def train(
                     terms.setdefault(name, []).append(float(term.detach()))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            if config.grad_clip:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+            if grad_clip:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
             optimizer.step()
             scheduler.step()
             if averaged is not None:

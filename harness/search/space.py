@@ -143,13 +143,18 @@ class SearchPlan:
         return {
             "base": base,
             "families": [family.label for family in self.families],
-            "space": {f.label: {p.name: {**p.spec, "condition": dict(p.condition)} for p in self.parameters[f]} for f in self.families},
+            # "mutable" says how a population-based search may use a parameter, not what is searched
+            "space": {f.label: {p.name: {**_without(p.spec, "mutable"), "condition": dict(p.condition)} for p in self.parameters[f]} for f in self.families},
             "fixed": dict(self.search.fixed),
         }
 
     def digest(self) -> str:
         text = json.dumps(self.describe(), sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def _without(mapping: Mapping[str, Any], key: str) -> dict[str, Any]:
+    return {k: v for k, v in mapping.items() if k != key}
 
 
 def _target(name: str, family: Family) -> tuple[str, str] | None:

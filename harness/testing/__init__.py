@@ -320,6 +320,32 @@ class ModelContract(_KitFixtures):
         with torch.no_grad():
             assert torch.allclose(model(masked.inputs, masked.prompt), restored(masked.inputs, masked.prompt))
 
+    def test_mutable_hyperparameters_match_a_fresh_build(self, host, data):
+        """What the model declares ``mutable`` (a population-based search changes it mid-run) must,
+        set through ``set_hyperparameters``, compute what a model built with it computes."""
+        import torch
+
+        import dataclasses
+
+        changes = mutable_changes(host.registries.models.get(self.name), self.config)
+        if not changes:
+            pytest.skip(f"model '{self.name}' declares no mutable hyperparameter")
+        changed = self.build(host, data, seed=1)
+        changed.set_hyperparameters(changes)
+        fresh = host.model(self.name, dataclasses.replace(data.shape(), n_prompts=2), {**self.config, **changes})
+        fresh.load_state_dict(changed.state_dict())
+        masked = CoSmoothingObjective().inference_batch(tensor_batch(data.train, data))
+        outputs = []
+        for model in (changed, fresh):
+            model.train()
+            torch.manual_seed(5)
+            outputs.append(model(masked.inputs, masked.prompt))
+            if hasattr(model, "auxiliary_losses"):
+                outputs.extend(term.detach() for _, term in sorted(model.auxiliary_losses(10**6, 10**6).items()))
+        half = len(outputs) // 2
+        for one, two in zip(outputs[:half], outputs[half:]):
+            assert torch.allclose(one, two), "set_hyperparameters left the model computing other than a fresh build"
+
 
 class ObjectiveContract(_KitFixtures):
     """Contract tests for a registered objective (subclass and set ``name``)."""
@@ -382,6 +408,33 @@ class ObjectiveContract(_KitFixtures):
         assert all(loss == loss for loss in losses), "loss must be finite"
         first, last = sum(losses[:10]) / 10, sum(losses[-10:]) / 10
         assert last < first, f"loss did not decrease: {first:.4f} -> {last:.4f}"
+
+    def test_mutable_hyperparameters_match_a_fresh_build(self, host, data):
+        """What the objective declares ``mutable``, set through ``set_hyperparameters``, must make
+        the batches an objective built with it makes."""
+        import torch
+
+        changes = mutable_changes(host.registries.objectives.get(self.name), self.config)
+        if not changes:
+            pytest.skip(f"objective '{self.name}' declares no mutable hyperparameter")
+        changed = self.build(host, data)
+        changed.set_hyperparameters(changes)
+        fresh = host.objective(self.name, data, {**self.config, **changes})
+        batch = tensor_batch(data.train, data)
+        one = changed.training_batch(batch, torch.Generator().manual_seed(3))
+        two = fresh.training_batch(batch, torch.Generator().manual_seed(3))
+        assert torch.equal(one.inputs, two.inputs) and torch.equal(one.loss_mask, two.loss_mask)
+
+
+def mutable_changes(entry: Any, config: Mapping[str, Any]) -> dict[str, Any]:
+    """A value other than the configured one for each mutable config key of ``entry`` (its
+    range's top, or bottom where the top is configured); trainer settings are the trainer's."""
+    changes = {}
+    for key, spec in entry.search_space.items():
+        if spec.get("mutable") and not key.startswith("train."):
+            current = {**entry.defaults, **config}[key]
+            changes[key] = spec["high"] if current != spec["high"] else spec["low"]
+    return changes
 
 
 class EnsemblerContract:

@@ -25,15 +25,24 @@ import torch
 from harness.api import Batch, BenchError, CosmoothingObjective, DatasetTensors, MaskedBatch, cosmoothing_view, masked_heldin_view
 
 
+def checked_rate(rate: Any) -> float:
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 < rate < 1:
+        raise BenchError(f"cd: option 'cd_rate' must be a number in (0, 1), got {rate!r}")
+    return float(rate)
+
+
 class CoordinatedDropout(CosmoothingObjective):
     """The ``cd`` objective."""
 
     def __init__(self, data: DatasetTensors, config: Mapping[str, Any]):
         super().__init__(data)
-        rate = config["cd_rate"]
-        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 < rate < 1:
-            raise BenchError(f"cd: option 'cd_rate' must be a number in (0, 1), got {rate!r}")
-        self.cd_rate = float(rate)
+        self.cd_rate = checked_rate(config["cd_rate"])
+
+    def set_hyperparameters(self, changes: Mapping[str, Any]) -> None:
+        """A new rate between epochs (the MutableHyperparameters contract)."""
+        if set(changes) - {"cd_rate"}:
+            raise BenchError(f"cd: only 'cd_rate' changes mid-run, got {', '.join(sorted(changes))}")
+        self.cd_rate = checked_rate(changes.get("cd_rate", self.cd_rate))
 
     def training_batch(self, batch: Batch, generator: torch.Generator) -> MaskedBatch:
         dropped = (torch.rand(batch.heldin.shape, generator=generator) < self.cd_rate).to(batch.heldin.device)

@@ -17,8 +17,8 @@ def bench_register_objectives(register) -> None:
         "bench_cd.objective:build_cd",
         description="Coordinated dropout: random held-in entries dropped from the input; only they (and held-out, forward) are scored",
         defaults=CD_DEFAULTS,
-        # lfads-torch's PBT range for the rate.
-        search_space={"cd_rate": {"type": "float", "low": 0.05, "high": 0.7}},
+        # lfads-torch's PBT range for the rate; a population-based search may change it mid-run
+        search_space={"cd_rate": {"type": "float", "low": 0.05, "high": 0.7, "mutable": True}},
     )
     register(
         "autoencode",

@@ -40,6 +40,8 @@ NON_NEGATIVE = (
     "l2_ramp",
     "ci_lag",
 )
+#: Options ``set_hyperparameters`` takes mid-run (everything else shapes the weights or priors).
+MUTABLE = ("dropout", "kl_ic_weight", "kl_co_weight", "l2_gen_weight", "l2_con_weight")
 #: Options that must be >= 1.
 SIZES = ("encoder_size", "ic_size", "generator_size", "factors")
 
@@ -182,6 +184,17 @@ class LFADS(nn.Module):
         nn.init.constant_(self.readout.bias, math.log(float(config["initial_rate_hz"]) * shape.bin_size_ms / 1000.0))
         self._kl_ic: torch.Tensor | None = None
         self._kl_co: torch.Tensor | None = None
+
+    # -- the MutableHyperparameters contract: what a population-based search changes mid-run --
+    def set_hyperparameters(self, changes: Mapping[str, Any]) -> None:
+        """New dropout, KL and L2 weights between epochs; the weights carry on."""
+        unknown = set(changes) - set(MUTABLE)
+        if unknown:
+            raise BenchError(f"lfads: {', '.join(sorted(unknown))} cannot change mid-run (mutable: {', '.join(MUTABLE)})")
+        config = {**self.config, **changes}
+        check_config(config)
+        self.config = config
+        self.dropout.p = float(config["dropout"])
 
     # -- the auxiliary-loss contract (harness.contracts.AuxiliaryLosses) ---------------------
     def auxiliary_losses(self, step: int, total_steps: int) -> dict[str, torch.Tensor]:

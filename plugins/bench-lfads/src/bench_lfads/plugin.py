@@ -39,17 +39,19 @@ DEFAULTS = {
     "initial_rate_hz": 10.0,  # the readout's starting rate for every unit
 }
 
-#: What ``bench tune`` may sample: lfads-torch's PBT ranges for the regularisers, sizes around the defaults.
+#: What ``bench tune`` may sample: lfads-torch's PBT ranges for the regularisers, sizes around the
+#: defaults. ``mutable``: what a population-based search may change mid-run, as AutoLFADS does
+#: (the learning rate, dropout, KL and L2 weights; sizes fix the weights' shapes).
 SEARCH_SPACE = {
     "generator_size": {"type": "int", "low": 32, "high": 128, "step": 32},
     "factors": {"type": "int", "low": 8, "high": 32, "step": 8},
-    "dropout": {"type": "float", "low": 0.0, "high": 0.6},
-    "kl_ic_weight": {"type": "float", "low": 1e-6, "high": 1e-3, "log": True},
+    "dropout": {"type": "float", "low": 0.0, "high": 0.6, "mutable": True},
+    "kl_ic_weight": {"type": "float", "low": 1e-6, "high": 1e-3, "log": True, "mutable": True},
     "co_size": {"type": "categorical", "choices": [0, 4]},
-    "kl_co_weight": {"type": "float", "low": 1e-6, "high": 1e-3, "log": True, "condition": {"co_size": 4}},
-    "l2_gen_weight": {"type": "float", "low": 1e-4, "high": 1.0, "log": True},
-    "l2_con_weight": {"type": "float", "low": 1e-4, "high": 1.0, "log": True, "condition": {"co_size": 4}},
-    "train.lr": {"type": "float", "low": 1e-3, "high": 1e-2, "log": True},
+    "kl_co_weight": {"type": "float", "low": 1e-6, "high": 1e-3, "log": True, "condition": {"co_size": 4}, "mutable": True},
+    "l2_gen_weight": {"type": "float", "low": 1e-4, "high": 1.0, "log": True, "mutable": True},
+    "l2_con_weight": {"type": "float", "low": 1e-4, "high": 1.0, "log": True, "condition": {"co_size": 4}, "mutable": True},
+    "train.lr": {"type": "float", "low": 1e-3, "high": 1e-2, "log": True, "mutable": True},
 }
 
 
