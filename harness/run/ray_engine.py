@@ -68,6 +68,16 @@ def train_task(recipe: HostRecipe, spec: RunSpec, rerun: bool, rerun_token: str,
     return TaskResult(run_id, record=record, files=None if shared else pack_run(record))
 
 
+def connect(address: str | None) -> bool:
+    """Join the cluster at ``address``, else start a local one for this command; True when this
+    call started the connection (the caller shuts it down). Workers start in the driver's folder
+    and import the harness the way the driver does."""
+    if ray.is_initialized():
+        return False
+    ray.init(address=address, include_dashboard=False, log_to_driver=True, configure_logging=False)
+    return True
+
+
 def worker_home() -> Path:
     """A worker's own home when it cannot see the driver's: its ``BENCH_HOME`` (else the default)."""
     return bench_home()
@@ -93,11 +103,7 @@ class RayExecutor:
         self.options = {"num_cpus": task_cpus, "num_gpus": task_gpus, "max_retries": max_retries, "retry_exceptions": False}
 
     def run_all(self, specs: Sequence[RunSpec]) -> Iterator[tuple[RunSpec, Ended]]:
-        started_here = not ray.is_initialized()
-        if started_here:
-            # a cluster's address, else a local cluster for this command; workers start in the
-            # driver's folder, and import the harness the way the driver does
-            ray.init(address=self.address, include_dashboard=False, log_to_driver=True, configure_logging=False)
+        started_here = connect(self.address)
         token = secrets.token_hex(8)
         token_file = bench_home() / DRIVER_TOKENS / token
         token_file.parent.mkdir(parents=True, exist_ok=True)

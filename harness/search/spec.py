@@ -38,8 +38,12 @@ from harness.errors import SpecError
 from harness.specs import SPEC_VERSION, RunSpec, load_spec, read_spec_mapping, spec_from_mapping
 
 SEARCH_KIND = "search"
-SAMPLERS = ("tpe", "gp", "random")
+SAMPLERS = ("tpe", "gp", "random", "pbt")  # pbt: population-based training, on Ray Tune only
 PRUNERS = ("median", "hyperband", "none")
+#: Population-based training's options (``sampler: {name: pbt, ...}``) and their defaults: a
+#: member reports every ``interval`` updates; the bottom ``quantile`` then takes the top's
+#: weights, each mutable value perturbed (x0.8, x1.2) or, with ``resample_probability``, redrawn.
+PBT_DEFAULTS = {"interval": 400, "quantile": 0.25, "resample_probability": 0.25, "seed": 0}
 DEFAULT_TRIALS = 20
 
 _KEYS = {
@@ -183,6 +187,24 @@ def _space(raw: Any, source: str) -> dict[str, Mapping[str, Any]]:
         if not isinstance(spec, dict) or not spec:
             raise SpecError(source, f"space.{name}", f"expected a parameter spec mapping (type, low, high, ...), found {spec!r}")
     return space
+
+
+def check_pbt_options(sampler: Mapping[str, Any], source: str) -> dict[str, Any]:
+    """PBT's options with their defaults; an unknown or out-of-range one is refused by name."""
+    unknown = set(sampler) - {"name", *PBT_DEFAULTS}
+    if unknown:
+        raise SpecError(source, f"sampler.{sorted(unknown)[0]}", f"pbt takes {', '.join(sorted(PBT_DEFAULTS))}")
+    options = {**PBT_DEFAULTS, **{key: value for key, value in sampler.items() if key != "name"}}
+    checks = {
+        "interval": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1, "a whole number of updates >= 1"),
+        "quantile": (lambda v: isinstance(v, (int, float)) and 0 < v <= 0.5, "a share in (0, 0.5]"),
+        "resample_probability": (lambda v: isinstance(v, (int, float)) and 0 <= v <= 1, "a probability in [0, 1]"),
+        "seed": (lambda v: isinstance(v, int) and not isinstance(v, bool), "a whole number"),
+    }
+    for key, (good, expected) in checks.items():
+        if not good(options[key]):
+            raise SpecError(source, f"sampler.{key}", f"expected {expected}, found {options[key]!r}")
+    return options
 
 
 def choice_setting(raw: Any, names: tuple[str, ...], source: str, key: str) -> dict[str, Any]:

@@ -56,7 +56,8 @@ _OPTIONAL: dict[str, Any] = {
     #: A cross-validated result's folds: k, seed, members (fold run ids), per_fold and spread per metric.
     "folds": dict,
     # a run made by ``bench tune``: its study, the Optuna trial that ran it and the storage kind
-    # ("sqlite", "postgresql", ...; never the URL, which may hold a password)
+    # ("sqlite", "postgresql", ...; never the URL, which may hold a password), or "ray-tune" with
+    # the engine and sampler ("pbt", "tpe") where Ray Tune ran the study
     "search": {"study": str, "trial": int, "storage": str},
     # the task the run's dataset posed and what its leaderboard ranks by (records written before
     # tasks existed have none: they are NLB co-smoothing runs, see :func:`record_task`)
@@ -74,7 +75,8 @@ _OPTIONAL_HYPERPARAMETERS: dict[str, Any] = {"chosen": dict}
 #: A binned dataset's bin size (NLB co-smoothing); a task whose data has no bins (video encoding)
 #: leaves it out. Records of either kind, old and new, load.
 _OPTIONAL_DATASET: dict[str, Any] = {"bin_size_ms": int, "sessions": list}
-_OPTIONAL_NESTED: dict[str, Mapping[str, Any]] = {"hyperparameters": _OPTIONAL_HYPERPARAMETERS, "dataset": _OPTIONAL_DATASET}
+_OPTIONAL_SEARCH: dict[str, Any] = {"engine": str, "sampler": str}
+_OPTIONAL_NESTED: dict[str, Mapping[str, Any]] = {"hyperparameters": _OPTIONAL_HYPERPARAMETERS, "dataset": _OPTIONAL_DATASET, "search": _OPTIONAL_SEARCH}
 _METRIC_SCHEMA: dict[str, Any] = {
     "value": (float, int, None),
     "split": str,

@@ -6,6 +6,7 @@ Optuna is imported inside the command, so registering it keeps ``bench --help`` 
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -37,7 +38,7 @@ def tune_command(
     trials: Annotated[Optional[int], typer.Option("--trials", "-n", help="Trials in the study (all workers together).")] = None,
     max_minutes: Annotated[Optional[float], typer.Option("--max-minutes", help="Wall-clock budget of this worker's part of the study.")] = None,
     trial_minutes: Annotated[Optional[float], typer.Option("--trial-minutes", help="Wall-clock budget of each trial.")] = None,
-    sampler: Annotated[Optional[str], typer.Option("--sampler", help="tpe (default), gp or random.")] = None,
+    sampler: Annotated[Optional[str], typer.Option("--sampler", help="tpe (default), gp, random, or pbt (population-based training; with --engine ray).")] = None,
     sampler_seed: Annotated[Optional[int], typer.Option("--sampler-seed", help="Seed of the sampler (default 0).")] = None,
     pruner: Annotated[Optional[str], typer.Option("--pruner", help="median (default), hyperband or none.")] = None,
     storage: Annotated[Optional[str], typer.Option("--storage", help="A database URL, e.g. postgresql://user@host/db (default: SQLite under BENCH_HOME).")] = None,
@@ -48,6 +49,10 @@ def tune_command(
     top: Annotated[int, typer.Option("--top", help="Rows in the table of best trials.")] = 10,
     best_spec: Annotated[Optional[Path], typer.Option("--best-spec", help="Write the best trial's run spec here (for bench run --spec).")] = None,
     baseline: Annotated[Optional[bool], typer.Option("--baseline/--no-baseline", help="Start a new study with the configuration as it stands (the plugins' defaults) as its first trial.")] = None,
+    engine: Annotated[str, typer.Option("--engine", help="sequential (Optuna here, or shared through --storage) or ray (Ray Tune: --sampler tpe or pbt; pip install 'bench-harness\\[ray]').")] = "sequential",
+    ray_address: Annotated[Optional[str], typer.Option("--ray-address", help="With --engine ray: an existing cluster (host:port); default a local one for this command.")] = None,
+    task_cpus: Annotated[float, typer.Option("--task-cpus", help="With --engine ray: CPUs per trial (its torch threads).")] = 1.0,
+    task_gpus: Annotated[float, typer.Option("--task-gpus", help="With --engine ray: GPUs per trial (a fraction shares one).")] = 0.0,
 ) -> None:
     """Search hyperparameters with Optuna: each trial is a bench run (recorded, resumable); run it again, or on more machines with --storage, to continue or share the study."""
     from harness.search.study import default_storage_url, make_pruner, make_sampler, objective_label, open_storage, open_study
@@ -62,9 +67,20 @@ def tune_command(
         trials=trials, max_minutes=max_minutes, trial_minutes=trial_minutes, sampler=sampler, sampler_seed=sampler_seed, pruner=pruner,
         baseline=baseline,
     )
+    if engine not in ("sequential", "ray"):
+        raise BenchError(f"--engine {engine}: unknown; choose sequential or ray")
+    if search.sampler["name"] == "pbt" and engine != "ray":
+        raise BenchError("--sampler pbt: population-based training runs on Ray Tune; add --engine ray")
+    if search.sampler["name"] == "pbt":  # a member trains on one split: its weights move between members mid-run
+        search = replace(search, folds=0)
     search, task = protocol_search(host, search)  # what the study optimises, which way, on how many folds
     plan = build_plan(host, search)
     name = study_name or search.study or default_study_name(search, spec_file)
+    if engine == "ray":
+        from harness.cli.commands.tune_ray import tune_on_ray
+
+        tune_on_ray(host, plan, search, task, name, address=ray_address, task_cpus=task_cpus, task_gpus=task_gpus, best_spec=best_spec, top=top)
+        return
     url = storage or default_storage_url()
     study = open_study(open_storage(url, heartbeat), name, plan, make_sampler(search.sampler, source=search.source), make_pruner(search.pruner, source=search.source), task=task)
     console.print(
@@ -119,7 +135,7 @@ def search_from_options(host: Host, spec_file: Path | None, **options: Any):
         fixed[key] = yaml_value(raw)
     sampler = dict(search.sampler)
     if options["sampler"] is not None:
-        sampler = {"seed": sampler.get("seed", 0), **choice_setting(options["sampler"], ("tpe", "gp", "random"), "--sampler", "name")}
+        sampler = {"seed": sampler.get("seed", 0), **choice_setting(options["sampler"], ("tpe", "gp", "random", "pbt"), "--sampler", "name")}
     if options["sampler_seed"] is not None:
         sampler["seed"] = options["sampler_seed"]
     pruner = search.pruner if options["pruner"] is None else choice_setting(options["pruner"], ("median", "hyperband", "none"), "--pruner", "name")

@@ -50,12 +50,15 @@ def check_search(host: Host, file: Path) -> None:
     """A search spec (``kind: search``): its base run, families, parameters, sampler and pruner."""
     from harness.search.study import make_pruner, make_sampler
     from harness.search.space import build_plan
-    from harness.search.spec import load_search_spec
+    from harness.search.spec import check_pbt_options, load_search_spec
 
     search = load_search_spec(file)
     check_spec(host, search.base, f"{file} (base)")
     build_plan(host, search)
-    make_sampler(search.sampler, source=f"{file}: key 'sampler'")
+    if search.sampler["name"] == "pbt":  # Ray Tune's scheduler, not an Optuna sampler
+        check_pbt_options(search.sampler, f"{file}")
+    else:
+        make_sampler(search.sampler, source=f"{file}: key 'sampler'")
     make_pruner(search.pruner, source=f"{file}: key 'pruner'")
 
 
