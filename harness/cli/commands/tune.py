@@ -69,6 +69,8 @@ def tune_command(
     )
     if engine not in ("sequential", "ray"):
         raise BenchError(f"--engine {engine}: unknown; choose sequential or ray")
+    if engine == "ray" and (storage or ensemble or study_name):
+        raise BenchError("--engine ray keeps its study in Ray Tune's folder under BENCH_HOME: --storage, --study-name and --ensemble are for the Optuna engine (bench ensemble RUN_ID... combines its runs)")
     if search.sampler["name"] == "pbt" and engine != "ray":
         raise BenchError("--sampler pbt: population-based training runs on Ray Tune; add --engine ray")
     if search.sampler["name"] == "pbt":  # a member trains on one split: its weights move between members mid-run

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from harness.api import ModelShape, SessionShapes
+from harness.api import BenchError, ModelShape, SessionShapes
 
 EMBEDDINGS = ("linear", "identity")
 POSITIONS = ("learned", "sinusoidal")
@@ -50,6 +50,28 @@ def sinusoidal_positions(n_positions: int, width: int) -> torch.Tensor:
     return table
 
 
+#: Options ``set_hyperparameters`` takes mid-run (a population-based search perturbs them); the
+#: rest shape the weights, or the attention (``dropout_attention`` stays as built).
+MUTABLE = ("dropout", "dropout_embedding", "dropout_rates")
+
+
+def set_dropouts(model: nn.Module, changes: Mapping[str, Any]) -> None:
+    """New dropout rates for an NDT (one session or stitched) between epochs; weights carry on."""
+    unknown = set(changes) - set(MUTABLE)
+    if unknown:
+        raise BenchError(f"ndt: {', '.join(sorted(unknown))} cannot change mid-run (mutable: {', '.join(MUTABLE)})")
+    for key, rate in changes.items():
+        if not 0 <= float(rate) < 1:
+            raise BenchError(f"ndt: option '{key}' must be in [0, 1), got {rate!r}")
+    if "dropout" in changes:
+        for layer in model.layers:
+            layer.set_dropout(float(changes["dropout"]))
+    if "dropout_embedding" in changes:
+        model.embedding_dropout.p = float(changes["dropout_embedding"])
+    if "dropout_rates" in changes:
+        model.rates_dropout.p = float(changes["dropout_rates"])
+
+
 class EncoderLayer(nn.Module):
     """Self-attention then a feed-forward block, each with a residual; pre- or post-norm."""
 
@@ -68,6 +90,10 @@ class EncoderLayer(nn.Module):
         self.norm_attention = nn.LayerNorm(width)
         self.norm_feed_forward = nn.LayerNorm(width)
         self.dropout = nn.Dropout(dropout)
+
+    def set_dropout(self, rate: float) -> None:
+        """The residual and feed-forward dropout (``dropout``), changed mid-run."""
+        self.dropout.p = self.feed_forward[2].p = rate
 
     def attend(self, x: torch.Tensor, allowed: torch.Tensor | None) -> torch.Tensor:
         batch, length, width = x.shape
@@ -141,6 +167,10 @@ class NeuralDataTransformer(nn.Module):
             allowed = F.pad(allowed, (1, 0, 1, 0), value=False)
             allowed[:, 0] = True
         self.register_buffer("allowed", allowed, persistent=False)
+
+    def set_hyperparameters(self, changes: Mapping[str, Any]) -> None:
+        """The MutableHyperparameters contract: new dropout rates between epochs."""
+        set_dropouts(self, changes)
 
     def forward(self, spikes: torch.Tensor, prompt: torch.Tensor) -> torch.Tensor:
         n_bins = spikes.shape[1]

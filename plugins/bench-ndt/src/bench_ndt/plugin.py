@@ -35,16 +35,18 @@ DEFAULTS = {
 #: 1, 2 or 4, so every combination divides; dropout on the rates is NDT's strongest regulariser
 #: on small data, so it gets the widest range. Trainer settings: the peak learning rate (log
 #: scale) and weight decay; the update budget stays the spec's (a search compares equal budgets).
+#: ``mutable``: what a population-based search may change mid-run (dropout rates, the learning
+#: rate and weight decay; sizes fix the weights' shapes).
 SEARCH_SPACE = {
     "width": {"type": "int", "low": 16, "high": 64, "step": 16},
     "depth": {"type": "int", "low": 1, "high": 3},
     "heads": {"type": "categorical", "choices": [1, 2, 4]},
     "ff_size": {"type": "int", "low": 32, "high": 128, "step": 32},
-    "dropout": {"type": "float", "low": 0.0, "high": 0.4},
-    "dropout_embedding": {"type": "float", "low": 0.0, "high": 0.4},
-    "dropout_rates": {"type": "float", "low": 0.1, "high": 0.7},
-    "train.lr": {"type": "float", "low": 2e-3, "high": 3e-2, "log": True},
-    "train.weight_decay": {"type": "float", "low": 1e-3, "high": 0.3, "log": True},
+    "dropout": {"type": "float", "low": 0.0, "high": 0.4, "mutable": True},
+    "dropout_embedding": {"type": "float", "low": 0.0, "high": 0.4, "mutable": True},
+    "dropout_rates": {"type": "float", "low": 0.1, "high": 0.7, "mutable": True},
+    "train.lr": {"type": "float", "low": 2e-3, "high": 3e-2, "log": True, "mutable": True},
+    "train.weight_decay": {"type": "float", "low": 1e-3, "high": 0.3, "log": True, "mutable": True},
 }
 
 

@@ -20,7 +20,7 @@ from torch.nn import functional as F
 
 from harness.api import SessionShapes
 
-from bench_ndt.model import EncoderLayer, _check_choices, context_mask, sinusoidal_positions
+from bench_ndt.model import EncoderLayer, _check_choices, context_mask, set_dropouts, sinusoidal_positions
 
 #: State-dict prefixes of what belongs to one session; every other key is the shared core.
 PER_SESSION = ("read_in.", "read_out.", "session_tokens.")
@@ -72,6 +72,10 @@ class MultiSessionNDT(nn.Module):
 
     def core_keys(self) -> tuple[str, ...]:
         return tuple(key for key in self.state_dict() if not key.startswith(PER_SESSION))
+
+    def set_hyperparameters(self, changes: Mapping[str, Any]) -> None:
+        """The MutableHyperparameters contract: new dropout rates between epochs."""
+        set_dropouts(self, changes)
 
     def forward(self, spikes: torch.Tensor, prompt: torch.Tensor, session: int = 0) -> torch.Tensor:
         batch, n_bins, _ = spikes.shape
