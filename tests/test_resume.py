@@ -79,6 +79,7 @@ from types import MappingProxyType  # noqa: E402
 
 import pytest  # noqa: E402
 
+from fixtures.interrupt import Interrupt, StopAt  # noqa: E402
 from harness import hookimpl  # noqa: E402
 from harness.run.context import IDENTITY_FILE, run_identity  # noqa: E402
 from harness.run.execute import execute  # noqa: E402
@@ -87,22 +88,6 @@ from harness.store.records import canonical_json, read_records  # noqa: E402
 from harness.testing import KitComponentsPlugin, kit_host  # noqa: E402
 
 SPEC = RunSpec(dataset="bench-tiny", model="kit-linear", objective="kit-cosmoothing").with_overrides(train={"epochs": 8, "patience": 0})
-
-
-class Interrupt(Exception):
-    pass
-
-
-class StopAt:
-    """Interrupts training after the given epoch (its checkpoint is written first)."""
-
-    def __init__(self, epoch: int):
-        self.epoch = epoch
-
-    @hookimpl
-    def bench_epoch_finished(self, run, epoch, metrics):
-        if epoch == self.epoch:
-            raise Interrupt
 
 
 def as_version_1(record: dict, home: Path) -> dict:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from fixtures.interrupt import StopAt
 from harness import hookimpl
 from harness.cli import main
 from harness.errors import SpecError
@@ -94,23 +95,11 @@ def test_scheduled_values_hold_from_their_update_and_the_schedule_is_part_of_the
     assert scheduled["history"][4]["train_loss"] != plain["history"][4]["train_loss"]
 
 
-class StopAt:
-    """Interrupts a run after an epoch's checkpoint is written, as Ctrl-C would."""
-
-    def __init__(self, epoch: int):
-        self.epoch = epoch
-
-    @hookimpl
-    def bench_epoch_finished(self, run, epoch, metrics):
-        if epoch == self.epoch:
-            raise KeyboardInterrupt
-
-
 def test_a_run_resumed_past_a_change_trains_as_one_never_interrupted(tmp_path, monkeypatch):
     path = write_spec(tmp_path, schedule=CHANGES)
     code, whole = run(path, tmp_path / "whole", monkeypatch)
     assert code == 0
-    code, record = run(path, tmp_path / "resumed", monkeypatch, StopAt(4))  # after update 4: the first change holds
+    code, record = run(path, tmp_path / "resumed", monkeypatch, StopAt(4, KeyboardInterrupt))  # after update 4: the first change holds
     assert code != 0 and record is None
     code, resumed = run(path, tmp_path / "resumed", monkeypatch)
     assert code == 0 and resumed["run_id"] == whole["run_id"]
