@@ -27,7 +27,7 @@ BASE = {
     "model": "lfads",
     "objective": "cd",
     "model_config": {"encoder_size": 16, "ic_size": 8, "generator_size": 16, "factors": 8, "co_size": 0},
-    "train": {"steps": 12, "batch_size": 256, "warmup_epochs": 0, "patience": 0},
+    "train": {"lr": 0.005, "steps": 12, "batch_size": 256, "warmup_epochs": 0, "patience": 0},
 }
 
 
@@ -75,9 +75,11 @@ def test_tpe_on_ray_tune_runs_trials_as_bench_runs(cluster, tmp_path, monkeypatc
     code = main(["tune", "--spec", str(search), "--engine", "ray", "--ray-address", cluster], host=kit_host())
     out, err = capsys.readouterr()
     assert code == 0, out + err
-    records = [r for r in read_records(home / "results") if (r.get("search") or {}).get("sampler") == "tpe"]
-    assert len(records) == 2 and len({r["run_id"] for r in records}) == 2
-    assert "2 of 2 finished" in out
+    records = {r["spec"]["search_trial"]: r for r in read_records(home / "results") if (r.get("search") or {}).get("sampler") == "tpe"}
+    assert sorted(records) == [0, 1] and "2 of 2 finished" in out
+    defaults = records[0]["hyperparameters"]  # the baseline: the configuration as it stands
+    assert (defaults["model"]["dropout"], defaults["objective"]["cd_rate"], defaults["train"]["lr"]) == (0.1, 0.3, 0.005)
+    assert records[1]["hyperparameters"]["model"]["dropout"] != 0.1
 
 
 def test_pbt_needs_the_ray_engine(tmp_path, monkeypatch, capsys):

@@ -54,6 +54,8 @@ MEMBER_FILE = "member.json"
 CHECKPOINT_FILES = ("last.pt", "best.pt", "best_loss.pt")
 #: The metric reported to Ray Tune (the task's validation metric, named once for both samplers).
 SCORE = "score"
+#: The trial's number in its study (a PBT member's, from 0), reported with every result.
+TRIAL = "trial"
 #: PBT's clock: the member's reports during training (1, 2, ...); its final report repeats the
 #: last, so that no member is exploited, or handed on, once it has finished.
 GENERATION = "generation"
@@ -107,10 +109,15 @@ def clipped(parameters: tuple[Parameter, ...], config: Mapping[str, Any]) -> dic
     return values
 
 
-def member_number(trial_id: str) -> int:
-    """A member's number from Ray Tune's trial id (``"3f2a1_00004"`` is member 4)."""
-    found = re.search(r"(\d+)$", trial_id)
-    return int(found.group(1)) if found else 0
+def trial_number(counts_from: int) -> int:
+    """This trial's number in its study, from 0: Ray Tune's counter in the trial's folder name
+    (``<trainable>_<trial id>_<counter>_<values>``), which a search algorithm (TPE) starts at 1 and
+    PBT's variant generator at 0 (``counts_from``)."""
+    context = tune.get_context()
+    found = re.match(rf".*?{re.escape(context.get_trial_id())}_(\d+)", Path(context.get_trial_dir()).name)
+    if found is None:
+        raise BenchError(f"cannot tell the trial's number from its folder {context.get_trial_dir()}")
+    return int(found.group(1)) - counts_from
 
 
 def use_home(job: TuneJob) -> None:
@@ -146,7 +153,7 @@ def pbt_member(config: dict[str, Any], job: TuneJob) -> None:
     family = job.plan.families[0]
     parameters = mutable_parameters(job.plan, family)
     values = clipped(parameters, config)
-    number = member_number(tune.get_context().get_trial_id())
+    number = trial_number(counts_from=0)
     checkpoint = tune.get_checkpoint()
     spec = replace(job.plan.run_spec(family, values), search_trial=number)
     generation = {"last": 0}
@@ -176,14 +183,14 @@ def pbt_member(config: dict[str, Any], job: TuneJob) -> None:
             return
         smoothed = sum(scores[-SMOOTHING_EPOCHS:]) / len(scores[-SMOOTHING_EPOCHS:])
         state = {"spec": spec.to_dict(), "next_update": done * per_epoch, "generation": done // every, "finished": False, "run_id": run.run_id}
-        _report_with_files(run.run_dir, state, {SCORE: smoothed, GENERATION: done // every, "epoch": done, "run_id": run.run_id, "finished": 0})
+        _report_with_files(run.run_dir, state, {SCORE: smoothed, TRIAL: number, GENERATION: done // every, "epoch": done, "run_id": run.run_id, "finished": 0})
         generation["last"] = done // every
 
     record, _ = execute(host, spec, on_epoch=report, search={"study": job.study, "trial": number, "storage": "ray-tune", "engine": "ray", "sampler": "pbt"})
     score = trial_value(host, record)
     state = {"spec": spec.to_dict(), "finished": True, "score": score, "run_id": record["run_id"]}
     # the last generation's number again: PBT perturbs when a member's generation rises, never here
-    final = {SCORE: score, GENERATION: generation["last"], "epoch": record["epochs"], "run_id": record["run_id"], "finished": 1}
+    final = {SCORE: score, TRIAL: number, GENERATION: generation["last"], "epoch": record["epochs"], "run_id": record["run_id"], "finished": 1}
     _report_with_files(Path(record["paths"]["run_dir"]), state, final)
 
 
@@ -214,11 +221,11 @@ def tpe_trial(config: dict[str, Any], job: TuneJob) -> None:
     host = job.recipe.build()
     families = {family.label: family for family in job.plan.families}
     family = families[config[FAMILY]] if FAMILY in config else job.plan.families[0]
-    number = member_number(tune.get_context().get_trial_id())
+    number = trial_number(counts_from=1)
     values = {name: value for name, value in config.items() if name != FAMILY}
     spec = replace(job.plan.run_spec(family, values), search_trial=number)
     value, records = evaluate_spec(host, spec, {"study": job.study, "trial": number, "storage": "ray-tune", "engine": "ray", "sampler": "tpe"})
-    tune.report({SCORE: value, "run_id": records[0]["run_id"], "finished": 1})
+    tune.report({SCORE: value, TRIAL: number, "run_id": records[0]["run_id"], "finished": 1})
 
 
 @dataclass(frozen=True)
@@ -287,7 +294,7 @@ def run_tune(
     for result in grid:
         metrics = result.metrics or {}
         rows.append({
-            "trial": member_number(str(metrics.get("trial_id", result.path or ""))),
+            "trial": metrics.get(TRIAL, "?"),
             "run_id": metrics.get("run_id"),
             "score": metrics.get(SCORE),
             "finished": bool(metrics.get("finished")),
