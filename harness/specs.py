@@ -84,7 +84,7 @@ _BUDGET_KEYS = ("max_minutes",)
 _LATER_KEYS = {"sample_validation": 0.0}
 #: Spec fields added after runs and studies were recorded, left out of what is hashed while at
 #: their default: unlabelled runs keep their ids and earlier studies their digests.
-_LATER_FIELDS = {"label": None, "init_from": None, "schedule": ()}
+_LATER_FIELDS = {"label": None, "init_from": None}
 #: What :meth:`RunSpec.run_id` takes from the configuration that trains rather than the spec.
 TRAINED_KEYS = ("dataset_config", "model_config", "objective_config", "versions")
 #: Train keys added after runs and studies were recorded: out of run ids and digests at their default.
@@ -94,7 +94,7 @@ _LATER_TRAIN_FIELDS = {"lr_floor": 0.02, "freeze_core_steps": 0, "max_train_tria
 def drop_later_fields_at_default(spec_dict: dict[str, Any]) -> dict[str, Any]:
     """``spec_dict`` (a :meth:`RunSpec.to_dict`) without the later fields that are at their default."""
     for key, default in _LATER_FIELDS.items():
-        if key in spec_dict and (spec_dict[key] == default or (key == "schedule" and not spec_dict[key])):
+        if key in spec_dict and spec_dict[key] == default:
             spec_dict.pop(key)
     train = spec_dict.get("train") or {}
     for key, default in _LATER_TRAIN_FIELDS.items():
@@ -146,7 +146,7 @@ class RunSpec:
         for key in ("dataset_config", "model_config", "objective_config"):
             data[key] = dict(data[key])
         data["schedule"] = [{"at": entry["at"], "set": dict(entry["set"])} for entry in self.schedule]
-        if not data["schedule"]:  # written only where a run has one (specs and records stay as they were)
+        if not data["schedule"]:  # written only where a run has one: ids, specs and records stay as they were
             data.pop("schedule")
         return data
 

@@ -19,7 +19,7 @@ from typing import Any
 from harness.contracts import MutableHyperparameters
 from harness.errors import BenchError, SpecError
 from harness.plugin.host import Host
-from harness.specs import MUTABLE_TRAIN_KEYS, RunSpec
+from harness.specs import RunSpec
 
 
 def mutable_names(host: Host, model: str, objective: str | None) -> dict[str, str]:
@@ -38,7 +38,8 @@ def mutable_names(host: Host, model: str, objective: str | None) -> dict[str, st
 
 
 def check_schedule(host: Host, spec: RunSpec, source: str = "spec") -> None:
-    """Refuse a schedule that changes what its plugins do not declare mutable, naming the entry."""
+    """Refuse a schedule that changes what its plugins do not declare mutable, naming the entry
+    (registration already keeps a declared ``train.KEY`` to what the trainer can change)."""
     if not spec.schedule:
         return
     allowed = mutable_names(host, spec.model, spec.objective)
@@ -47,9 +48,6 @@ def check_schedule(host: Host, spec: RunSpec, source: str = "spec") -> None:
             if name not in allowed:
                 known = ", ".join(sorted(allowed)) or "none"
                 raise SpecError(source, f"schedule[{position}].set.{name}", f"not a hyperparameter this run may change mid-run (mutable for {spec.model} x {spec.objective}: {known})")
-            owner, _, key = name.partition(".")
-            if owner == "train" and key not in MUTABLE_TRAIN_KEYS:
-                raise SpecError(source, f"schedule[{position}].set.{name}", f"the trainer changes only {', '.join(MUTABLE_TRAIN_KEYS)} mid-run")
 
 
 def settings_at(schedule: tuple[Mapping[str, Any], ...], step: int) -> dict[str, Any]:

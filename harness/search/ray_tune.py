@@ -145,6 +145,7 @@ def value_at(spec: RunSpec, name: str, update: int, settled: Mapping[str, Any]) 
 def pbt_member(config: dict[str, Any], job: TuneJob) -> None:
     """One member of the population: a run from its sampled values, or from the checkpoint PBT
     hands it (its own after a pause, another member's after an exploit) with its new values."""
+    from harness.run.context import run_identity
     from harness.run.execute import execute
     from harness.search.worker import trial_value
 
@@ -164,12 +165,10 @@ def pbt_member(config: dict[str, Any], job: TuneJob) -> None:
                 raise BenchError(f"member {number} was handed the weights of a finished member ({state['run_id']})")
             spec = continued_spec(spec_from_mapping(state["spec"]), values, state["next_update"], job.plan.settled[family], number)
             generation["last"] = state["generation"]
-            from harness.run.context import run_identity
-
-            target = runs_dir() / run_identity(host, spec).run_id
+            target = runs_dir() / run_identity(host, spec).run_id  # the checkpoint's weights, this member's run
             target.mkdir(parents=True, exist_ok=True)
             for name in CHECKPOINT_FILES:
-                if (Path(folder) / name).is_file() and Path(folder).resolve() != target.resolve():
+                if (Path(folder) / name).is_file():
                     shutil.copy2(Path(folder) / name, target / name)
     interval = int(job.options["interval"])
     scores: list[float] = []

@@ -323,9 +323,9 @@ class ModelContract(_KitFixtures):
     def test_mutable_hyperparameters_match_a_fresh_build(self, host, data):
         """What the model declares ``mutable`` (a population-based search changes it mid-run) must,
         set through ``set_hyperparameters``, compute what a model built with it computes."""
-        import torch
-
         import dataclasses
+
+        import torch
 
         changes = mutable_changes(host.registries.models.get(self.name), self.config)
         if not changes:
