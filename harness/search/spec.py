@@ -189,6 +189,16 @@ def _space(raw: Any, source: str) -> dict[str, Mapping[str, Any]]:
     return space
 
 
+def trial_spec_text(record: Mapping[str, Any], label: str, header: str) -> str:
+    """A search trial's run as run spec YAML (its schedule included): the same settings, seed and
+    budget, no trial number, and ``label`` so that its runs get a leaderboard row of their own;
+    ``header``, then the run id, is its first comment line."""
+    from harness.specs import dump_spec
+
+    spec = spec_from_mapping({**record["spec"], "search_trial": None, "device": None, "label": label}, source=record["run_id"])
+    return f"{header}, run {record['run_id']}.\n" + dump_spec(spec)
+
+
 def check_pbt_options(sampler: Mapping[str, Any], source: str) -> dict[str, Any]:
     """PBT's options with their defaults; an unknown or out-of-range one is refused by name."""
     unknown = set(sampler) - {"name", *PBT_DEFAULTS}

@@ -211,18 +211,17 @@ def write_best_spec(study, path: Path) -> None:
     labelled "tuned" so that its runs get a leaderboard row of their own."""
     from harness.store.atomic import write_text
     from harness.store.records import find_record
+    from harness.search.spec import trial_spec_text
     from harness.search.study import objective_label
     from harness.search.worker import ranked_trials
-    from harness.specs import dump_spec, spec_from_mapping
 
     ranked = [t for t in ranked_trials(study) if "run_id" in t.user_attrs]
     if not ranked:
         raise BenchError(f"--best-spec: study '{study.study_name}' has no complete trial yet")
     best = ranked[0]
     record = find_record(best.user_attrs["run_id"])
-    spec = spec_from_mapping({**record["spec"], "search_trial": None, "device": None, "label": "tuned"}, source=record["run_id"])
-    header = f"# The best trial ({best.number}, {objective_label(study)} {best.value:.4f}) of bench tune study '{study.study_name}', run {record['run_id']}.\n"
-    write_text(path, header + dump_spec(spec))
+    header = f"# The best trial ({best.number}, {objective_label(study)} {best.value:.4f}) of bench tune study '{study.study_name}'"
+    write_text(path, trial_spec_text(record, "tuned", header))
     console.print(f"wrote {path}: the best trial's run spec (bench run --spec {path} --seed N)")
 
 

@@ -36,12 +36,12 @@ def tune_on_ray(host: Host, plan: Any, search: Any, task: Any, study: str, *, ad
     table = Table(title=f"{study}: {'members' if sampler == 'pbt' else 'trials'}, best first ({selection_label(search, task)})", title_justify="left")
     for column in ("rank", "trial", selection_label(search, task), "run id", "changes mid-run"):
         table.add_column(column)
-    from harness.store.records import find_record
+    from harness.store.records import read_records
 
+    records = {record["run_id"]: record for record in read_records()}  # the store, read once
     finished = [row for row in outcome.trials if row["finished"] and row["run_id"]]
     for rank, row in enumerate(finished[:top], 1):
-        record = find_record(row["run_id"])
-        changes = len((record or {}).get("spec", {}).get("schedule") or [])
+        changes = len((records.get(row["run_id"]) or {}).get("spec", {}).get("schedule") or [])
         table.add_row(str(rank), str(row["trial"]), f"{row['score']:.4f}", escape(row["run_id"]), str(changes))
     console.print(table)
     for row in outcome.trials:
@@ -51,18 +51,13 @@ def tune_on_ray(host: Host, plan: Any, search: Any, task: Any, study: str, *, ad
     if best_spec is not None:
         if not finished:
             raise BenchError(f"--best-spec: study '{study}' has no finished trial")
-        write_spec_of(finished[0]["run_id"], best_spec, sampler, f"# The best {'member' if sampler == 'pbt' else 'trial'} (trial {finished[0]['trial']}, {finished[0]['score']:.4f}) of bench tune --engine ray study '{study}'")
+        from harness.search.spec import trial_spec_text
+        from harness.store.atomic import write_text
 
-
-def write_spec_of(run_id: str, path: Path, label: str, header: str) -> None:
-    """A finished run's spec, schedule included, labelled (``pbt``, ``tpe``) for a leaderboard row of its own."""
-    from harness.specs import dump_spec, spec_from_mapping
-    from harness.store.atomic import write_text
-    from harness.store.records import find_record
-
-    record = find_record(run_id)
-    if record is None:
-        raise BenchError(f"--best-spec: run {run_id} is not in the results store")
-    spec = spec_from_mapping({**record["spec"], "search_trial": None, "device": None, "label": label}, source=run_id)
-    write_text(path, f"{header}, run {run_id}.\n" + dump_spec(spec))
-    console.print(f"wrote {path}: its run spec (bench run --spec {path} --folds 5)")
+        best = records.get(finished[0]["run_id"])
+        if best is None:
+            raise BenchError(f"--best-spec: run {finished[0]['run_id']} is not in the results store")
+        # labelled pbt or tpe: a leaderboard row of its own beside the defaults
+        header = f"# The best {'member' if sampler == 'pbt' else 'trial'} (trial {finished[0]['trial']}, {finished[0]['score']:.4f}) of bench tune --engine ray study '{study}'"
+        write_text(best_spec, trial_spec_text(best, sampler, header))
+        console.print(f"wrote {best_spec}: its run spec (bench run --spec {best_spec} --folds 5)")
